@@ -1,0 +1,40 @@
+/* cli.h — shared helpers of the lmc command-line tool (not part of the library). */
+#ifndef LMC_CLI_H
+#define LMC_CLI_H
+
+#include "lmc.h"
+
+#include <stdio.h>
+
+/* Exit codes of every command. */
+enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *summary;
+} cli_command;
+
+/* Print "lmc: error: ..." (one line) to stderr. Returns CLI_ERR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "lmc CMD: ... (see 'lmc CMD --help')" to stderr. Returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the library's last error as one line. Returns CLI_ERR. */
+int cli_lib_error(void);
+
+/* True when argv[i] is "-h" or "--help". */
+int cli_is_help(const char *arg);
+
+/* Option values. Each returns 0 and stores the value, or prints a usage error and
+ * returns CLI_USAGE. *i is advanced past the value. */
+int cli_value(const char *cmd, int argc, char **argv, int *i, const char **out);
+int cli_int(const char *cmd, int argc, char **argv, int *i, long long min, long long max, long long *out);
+int cli_float(const char *cmd, int argc, char **argv, int *i, double min, double max, double *out);
+
+/* Human-readable byte count ("1.50 MiB") into buf. */
+const char *cli_bytes(double bytes, char *buf, size_t cap);
+
+/* Commands (one file each: cmd_<name>.c). */
+int cmd_info(int argc, char **argv);
+
+#endif /* LMC_CLI_H */

@@ -1,0 +1,47 @@
+/* main.c — `lmc <command> [options]`: finds the command and hands it argv. */
+#include "cli.h"
+
+#include <string.h>
+
+/* One row per command, in the order `lmc --help` lists them. */
+static const cli_command g_commands[] = {
+    {"info", cmd_info, "show a GGUF model's metadata, tensors and memory needs"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "lmc %s — the large-language-model lifecycle in C\n"
+            "\n"
+            "usage: lmc <command> [options]\n"
+            "       lmc <command> --help     options of one command\n"
+            "       lmc --version\n"
+            "\n"
+            "commands:\n",
+            lmc_version());
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", g_commands[i].name, g_commands[i].summary);
+    fprintf(f,
+            "\n"
+            "Model flags follow llama.cpp: -m model, -p prompt, -f file, -n tokens to generate,\n"
+            "-c context, -b batch, -t threads, --temp, --top-k, --top-p, --seed.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (cli_is_help(cmd) || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+        printf("lmc %s\n", lmc_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof g_commands / sizeof g_commands[0]; i++)
+        if (strcmp(cmd, g_commands[i].name) == 0) return g_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lmc: unknown command '%s' (see 'lmc --help')\n", cmd);
+    return CLI_USAGE;
+}

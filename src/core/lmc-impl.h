@@ -1,0 +1,28 @@
+/* lmc-impl.h — internal helpers shared by the library's source files (not installed). */
+#ifndef LMC_IMPL_H
+#define LMC_IMPL_H
+
+#include "lmc.h"
+
+#include <stdarg.h>
+
+/* Record an error message for this thread and return code (so callers can write
+ * `return lmc_set_error(LMC_ERR_FORMAT, "...")`). */
+int lmc_set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, for functions that return a pointer: sets the message and returns NULL. */
+void *lmc_set_error_null(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lmc_clear_error(void);
+
+#define LMC_UNUSED(x) ((void)(x))
+#define LMC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LMC_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Overflow-checked size arithmetic: return false on overflow. */
+static inline bool lmc_mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool lmc_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+
+#endif /* LMC_IMPL_H */
