@@ -314,6 +314,12 @@ int lmc_token_to_piece(const lmc_vocab *v, int32_t id, bool special, char *buf, 
 
 /* @@MODEL@@ */
 
+/* @@SAMPLING@@ */
+
+/* @@CHAT@@ */
+
+/* @@GGUF_EXTRA@@ */
+
 #ifdef __cplusplus
 }
 #endif
