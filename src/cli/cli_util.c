@@ -79,3 +79,63 @@ const char *cli_bytes(double b, char *buf, size_t cap) {
     snprintf(buf, cap, k ? "%.2f %s" : "%.0f %s", b, u[k]);
     return buf;
 }
+
+#include <time.h>
+#include <unistd.h>
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_init(cli_progress *p, const char *label, int bytes) {
+    p->label = label;
+    p->bytes = bytes;
+    p->tty = isatty(STDERR_FILENO);
+    p->t0 = p->last = cli_now();
+    p->last_decile = -1;
+}
+
+void cli_progress_update(void *vp, uint64_t done, uint64_t total) {
+    cli_progress *p = vp;
+    double now = cli_now();
+    int decile = total ? (int)(10 * done / total) : -1;
+    if (p->tty) {
+        if (now - p->last < 0.1 && done != total) return;
+    } else if (decile == p->last_decile || decile < 0) {
+        return;
+    }
+    p->last = now;
+    p->last_decile = decile;
+    double el = now - p->t0, rate = el > 0 ? (double)done / el : 0;
+    char a[32], b[32], line[256];
+    if (p->bytes) {
+        cli_bytes((double)done, a, sizeof a);
+        cli_bytes((double)total, b, sizeof b);
+    } else {
+        snprintf(a, sizeof a, "%llu", (unsigned long long)done);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)total);
+    }
+    if (total) {
+        int w = 30, fill = (int)(w * (double)done / (double)total);
+        char bar[40];
+        for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '.';
+        bar[w] = 0;
+        double eta = rate > 0 ? (double)(total - done) / rate : 0;
+        snprintf(line, sizeof line, "%s [%s] %3.0f%% %s / %s  ETA %.0fs", p->label, bar,
+                 100.0 * (double)done / (double)total, a, b, eta);
+    } else {
+        snprintf(line, sizeof line, "%s %s", p->label, a);
+    }
+    if (p->bytes && rate > 0) {
+        char r[32];
+        size_t n = strlen(line);
+        snprintf(line + n, sizeof line - n, "  %s/s", cli_bytes(rate, r, sizeof r));
+    }
+    fprintf(stderr, p->tty ? "\r%s\033[K" : "%s\n", line);
+}
+
+void cli_progress_done(cli_progress *p) {
+    if (p->tty) fputc('\n', stderr);
+}
