@@ -348,6 +348,35 @@ int lmc_token_to_piece(const lmc_vocab *v, int32_t id, bool special, char *buf, 
 
 /* @@GGUF_EXTRA@@ */
 
+/* ======================================================================== */
+/* Training: compute estimates (src/train/flops.c)                          */
+/* ======================================================================== */
+
+typedef struct lmc_flops_params {
+    double n_params;       /* N */
+    double n_tokens;       /* D, training tokens */
+    double n_layer, n_ctx, d_model; /* for the attention term; 0 leaves it out */
+    double peak_flops;     /* hardware FLOP/s, for wall time (0: not asked) */
+    double mfu;            /* model FLOPs utilisation, 0..1 */
+    double price_per_hour; /* cost of the hardware per hour (0: not asked) */
+} lmc_flops_params;
+
+typedef struct lmc_flops_result {
+    double dense;     /* 6 N D                          */
+    double attention; /* 6 n_layer n_ctx d_model D      */
+    double total;     /* dense + attention (FLOPs)      */
+    double pf_days;   /* total / (1e15 * 86400)         */
+    double seconds;   /* total / (peak * mfu), if given */
+    double cost;      /* seconds / 3600 * price         */
+} lmc_flops_result;
+
+int lmc_flops_training(const lmc_flops_params *p, lmc_flops_result *r);
+/* Compute-optimal N and D for a budget of C FLOPs (Chinchilla approach 1: both grow as
+ * C^0.5; tokens_per_param defaults to 20 when <= 0). */
+int lmc_flops_chinchilla(double budget, double tokens_per_param, double *n_params, double *n_tokens);
+
+/* @@TRAIN@@ */
+
 #ifdef __cplusplus
 }
 #endif

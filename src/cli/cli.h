@@ -51,5 +51,6 @@ double cli_now(void); /* monotonic seconds */
 /* Commands (one file each: cmd_<name>.c). */
 int cmd_info(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_flops(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

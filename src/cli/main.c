@@ -6,6 +6,7 @@
 /* One row per command, in the order `lmc --help` lists them. */
 static const cli_command g_commands[] = {
     {"info", cmd_info, "show a GGUF model's metadata, tensors and memory needs"},
+    {"flops", cmd_flops, "training compute, time and cost; compute-optimal model size"},
     {"pull", cmd_pull, "download a GGUF model (URL or hf://OWNER/REPO/FILE) into the cache"},
 };
 
