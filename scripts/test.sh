@@ -17,7 +17,7 @@ echo "== Release tests"
 ctest --test-dir build -j"$jobs" --output-on-failure
 
 echo "== ASan + UBSan build"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLMC_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLMC_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 echo "== ASan + UBSan tests (not slow)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
