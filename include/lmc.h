@@ -292,7 +292,8 @@ typedef void (*lmc_task_fn)(void *arg, int ith, int nth); /* thread ith of nth *
 lmc_threadpool *lmc_threadpool_init(int n_threads);  /* n_threads >= 1 */
 void lmc_threadpool_free(lmc_threadpool *tp);
 int lmc_threadpool_n_threads(const lmc_threadpool *tp);
-/* Runs fn(arg, ith, nth) on every thread (the caller is thread 0) and waits for all. */
+/* Runs fn(arg, ith, nth) on every thread (the caller is thread 0) and waits for all.
+ * One run at a time per pool; not reentrant (do not call it from inside a task). */
 void lmc_threadpool_run(lmc_threadpool *tp, lmc_task_fn fn, void *arg);
 
 /* n elements of type t at src -> floats. n must be a multiple of the block size. */
@@ -307,6 +308,42 @@ int lmc_quantize_row(lmc_type t, const float *src, void *dst, int64_t n);
  * (single thread). */
 int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
                const float *X, int64_t n_tok, float *Y);
+
+/* Which kernels lmc_matmul uses: "avx512", "avx2" or "scalar" — the best this CPU and
+ * build support, or what the environment variable LMC_KERNELS (scalar|avx2|avx512)
+ * asks for if the CPU can run it. */
+const char *lmc_kernels_isa(void);
+
+/* Machine measurements for `lmc bench`, best of reps, split over the pool's threads
+ * (tp may be NULL). bytes is the size of each array (use well over the L3 size). */
+double lmc_bench_triad_gbs(lmc_threadpool *tp, size_t bytes, int reps); /* a = b + s*c */
+double lmc_bench_read_gbs(lmc_threadpool *tp, size_t bytes, int reps);  /* sum of a    */
+double lmc_bench_fma_gflops(lmc_threadpool *tp, double seconds);         /* FP32 FMA peak */
+/* Time the benchmarks by process CPU time / number of threads instead of the wall clock
+ * (for machines shared with other work: what the threads do while they run). */
+void lmc_bench_use_cpu_time(bool on);
+double lmc_bench_now(int n_threads); /* the clock the benchmarks use, in seconds */
+
+/* Quantize a whole model file, as llama.cpp's llama-quantize does without an importance
+ * matrix (same tensor selection, same per-tensor type mix, same bytes). type is a tensor
+ * type (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q6_K) or a mix (Q2_K, Q3_K_S,
+ * Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M; Q3_K/Q4_K/Q5_K mean the _M mix).
+ * Only weights are quantized: tensors named *weight with 2+ dimensions, except norms,
+ * position embeddings and MoE routers. A tensor whose row length is not a multiple of
+ * the block size is kept at a fallback type (Q2_K/Q3_K -> Q4_0, Q4_K -> Q5_0,
+ * Q5_K -> Q5_1, Q6_K -> Q8_0, else F16) and the log says which. Source tensors may be
+ * F32, F16 or BF16; already-quantized ones are requantized with a warning. */
+typedef struct lmc_quantize_params {
+    int n_threads;  /* threads for quantizing (default 1)                          */
+    bool pure;      /* every quantized tensor gets the base type: no mix rules        */
+    /* Progress lines and warnings ("warning: ..."), one per call; may be NULL. */
+    void (*log)(void *user, const char *line);
+    void *log_user;
+} lmc_quantize_params;
+
+lmc_quantize_params lmc_quantize_default_params(void);
+int lmc_quantize_model(const char *in_path, const char *out_path, const char *type,
+                       const lmc_quantize_params *params);
 
 /* @@KERNELS@@ */
 

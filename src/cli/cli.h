@@ -52,5 +52,7 @@ double cli_now(void); /* monotonic seconds */
 int cmd_info(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_flops(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

@@ -186,7 +186,8 @@ int cmd_info(int argc, char **argv) {
     s.n_head_kv = get_i(g, arch, "attention.head_count_kv", s.n_head);
     s.n_ctx = n_ctx_opt ? n_ctx_opt : get_i(g, arch, "context_length", 0);
     s.n_ff = get_i(g, arch, "feed_forward_length", 0);
-    s.head_dim = get_i(g, arch, "attention.key_length", s.n_head ? s.n_embd / s.n_head : 0);
+    /* values come from the file: a hostile INT64_MIN / -1 would trap */
+    s.head_dim = get_i(g, arch, "attention.key_length", s.n_head > 0 && s.n_embd > 0 ? s.n_embd / s.n_head : 0);
     const lmc_gguf_value *toks = lmc_gguf_get(g, "tokenizer.ggml.tokens");
     s.n_vocab = toks ? (int64_t)lmc_gguf_array_len(toks) : get_i(g, arch, "vocab_size", 0);
 

@@ -12,6 +12,7 @@
  * Every read goes through a cursor that knows the end of the mapping, so a hostile file
  * can at worst produce an error naming the byte offset where it went wrong. */
 #include "lmc-impl.h"
+#include "gguf-impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -370,12 +371,16 @@ static bool parse(lmc_gguf *g, cursor *c) {
             return fail(c, dat, msg);
         }
         t->n_dims = (int)n_dims;
-        uint64_t nel = 1;
+        /* nel_nz ignores zero dimensions: a tensor with a zero dimension holds nothing,
+         * but its other dimensions still go into row sizes and strides, so they must
+         * not overflow either. */
+        uint64_t nel = 1, nel_nz = 1;
         for (int d = 0; d < LMC_MAX_DIMS; d++) t->ne[d] = 1;
         for (uint32_t d = 0; d < n_dims; d++) {
             uint64_t ne, eat = c->pos;
             if (!rd_u64(c, &ne, "tensor dimension")) return false;
-            if (ne > INT64_MAX || !lmc_mul_ok(nel, ne, &nel) || nel > INT64_MAX) {
+            if (ne > INT64_MAX || !lmc_mul_ok(nel, ne, &nel) || nel > INT64_MAX ||
+                !lmc_mul_ok(nel_nz, ne ? ne : 1, &nel_nz) || nel_nz > INT64_MAX) {
                 char msg[300];
                 snprintf(msg, sizeof msg, "tensor '%.200s' has an absurd shape (element count overflows)", name);
                 return fail(c, eat, msg);
@@ -399,7 +404,9 @@ static bool parse(lmc_gguf *g, cursor *c) {
             return fail(c, tyat, msg);
         }
         uint64_t nbytes;
-        if (!lmc_mul_ok(nel / (uint64_t)bs, lmc_type_block_bytes(t->type), &nbytes) || nbytes > SIZE_MAX) {
+        uint64_t nbytes_nz;
+        if (!lmc_mul_ok(nel / (uint64_t)bs, lmc_type_block_bytes(t->type), &nbytes) || nbytes > SIZE_MAX ||
+            !lmc_mul_ok(nel_nz / (uint64_t)bs, lmc_type_block_bytes(t->type), &nbytes_nz) || nbytes_nz > SIZE_MAX) {
             char msg[300];
             snprintf(msg, sizeof msg, "tensor '%.200s' is too large", name);
             return fail(c, tyat, msg);
@@ -440,20 +447,26 @@ static bool parse(lmc_gguf *g, cursor *c) {
         }
         t->data = c->base + data + t->offset;
     }
-    /* Tensors may not overlap: sort by offset and compare neighbours. */
+    /* Tensors may not overlap: sort by offset and compare each tensor with the one
+     * reaching furthest among those before it (a neighbour test alone misses an overlap
+     * hidden behind an empty tensor that sits inside a bigger one). Empty tensors
+     * overlap nothing. */
     if (n_tensors > 1) {
         lmc_tensor_info **order = malloc(n_tensors * sizeof *order);
         if (!order) return fail(c, data, "out of memory");
         for (uint64_t i = 0; i < n_tensors; i++) order[i] = &g->tensors[i];
         qsort(order, n_tensors, sizeof *order, cmp_tensor_offset);
-        for (uint64_t i = 1; i < n_tensors; i++) {
-            const lmc_tensor_info *a = order[i - 1], *b = order[i];
-            if (a->offset + a->n_bytes > b->offset && b->n_bytes > 0) {
+        const lmc_tensor_info *far = NULL; /* the non-empty tensor ending last so far */
+        for (uint64_t i = 0; i < n_tensors; i++) {
+            const lmc_tensor_info *b = order[i];
+            if (b->n_bytes == 0) continue;
+            if (far && far->offset + far->n_bytes > b->offset) {
                 char msg[400];
-                snprintf(msg, sizeof msg, "tensors '%.150s' and '%.150s' overlap", a->name, b->name);
+                snprintf(msg, sizeof msg, "tensors '%.150s' and '%.150s' overlap", far->name, b->name);
                 free(order);
                 return fail(c, data + b->offset, msg);
             }
+            if (!far || b->offset + b->n_bytes > far->offset + far->n_bytes) far = b;
         }
         free(order);
     }
@@ -550,6 +563,10 @@ const lmc_gguf_value *lmc_gguf_get(const lmc_gguf *g, const char *key) {
 
 lmc_gguf_type lmc_gguf_value_type(const lmc_gguf_value *v) { return v->type; }
 
+const void *lmc_gguf_value_scalar_bytes(const lmc_gguf_value *v) {
+    return (v && scalar_size(v->type)) ? v->p : NULL;
+}
+
 /* Reads a scalar of type t at p as either a signed, an unsigned or a float value. */
 typedef struct {
     int kind; /* 0 signed, 1 unsigned, 2 float, 3 bool */
@@ -638,7 +655,13 @@ int64_t lmc_gguf_array_int(const lmc_gguf_value *v, uint64_t j) {
     if (!v || v->type != LMC_GGUF_ARRAY || j >= v->n) return 0;
     size_t es = scalar_size(v->arr_type);
     if (!es || !read_num(v->arr_type, v->p + j * es, &n)) return 0;
-    return n.kind == 0 ? n.i : n.kind == 2 ? (int64_t)n.f : (int64_t)n.u;
+    if (n.kind == 2) {
+        /* Converting a float outside int64's range is undefined behaviour in C: such
+         * (and NaN) elements read as 0, like a type mismatch. */
+        if (!(n.f >= -9223372036854775808.0 && n.f < 9223372036854775808.0)) return 0;
+        return (int64_t)n.f;
+    }
+    return n.kind == 0 ? n.i : (int64_t)n.u;
 }
 
 double lmc_gguf_array_float(const lmc_gguf_value *v, uint64_t j) {

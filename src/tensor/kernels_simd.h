@@ -1,0 +1,22 @@
+/* kernels_simd.h — entry points of the SIMD kernel files (kernels_avx2.c,
+ * kernels_avx512.c), each compiled with its own ISA flags. They return NULL for a
+ * type they have no kernel for; traits.c falls back to the scalar reference.
+ * Only call them after checking the CPU supports the ISA. */
+#ifndef LMC_KERNELS_SIMD_H
+#define LMC_KERNELS_SIMD_H
+
+#include "quants.h"
+
+#ifndef LMC_SCALAR_ONLY
+lmc_vec_dot_fn lmc_vec_dot_avx2(lmc_type t);
+lmc_vec_dot4_fn lmc_vec_dot4_avx2(lmc_type t);
+lmc_from_float_fn lmc_act_from_float_avx2(lmc_type vec_dot_type);
+lmc_vec_dot_fn lmc_vec_dot_avx512(lmc_type t);
+lmc_vec_dot4_fn lmc_vec_dot4_avx512(lmc_type t);
+/* iters rounds of 12 independent 8-/16-lane FMAs (for the FP32 peak benchmark);
+ * returns the flops done and writes a sum to *sink so nothing is optimised away. */
+double lmc_fma_burn_avx2(int64_t iters, float *sink);
+double lmc_fma_burn_avx512(int64_t iters, float *sink);
+#endif
+
+#endif /* LMC_KERNELS_SIMD_H */

@@ -1,0 +1,113 @@
+/* matmul.c — Y = X . W^T with weights of any supported type, split across a thread pool.
+ *
+ * Legend: O = n_out (weight rows), I = n_in (row length), T = n_tok (activation rows).
+ *   W: (O, I) of type wt        X: (T, I) f32        Y: (T, O) f32
+ *
+ * As in llama.cpp's CPU backend, X is first converted to the weight type's
+ * vec_dot_type (F32 -> F32, F16 -> F16, BF16 -> BF16, Q4_0/Q5_0/Q8_0 -> Q8_0,
+ * Q4_1/Q5_1 -> Q8_1, K-quants -> Q8_K), then every output is one dot product of a
+ * weight row with a converted activation row. Threads split the weight rows, so each
+ * streams its share of W once; tokens are walked inside a tile of rows to reuse it
+ * from cache. */
+#include "quants.h"
+#include "threadpool.h"
+
+#include <stdlib.h>
+
+#define ROW_TILE 16 /* weight rows per tile, reused across all tokens */
+
+typedef struct {
+    /* conversion X -> A */
+    lmc_from_float_fn conv;
+    const float *X;
+    char *A;
+    size_t a_row;   /* bytes of a converted activation row */
+    /* dot products */
+    lmc_vec_dot_fn dot;
+    lmc_vec_dot4_fn dot4; /* NULL: token by token */
+    const char *W;
+    size_t w_row;   /* bytes of a weight row */
+    int64_t n_out, n_in, n_tok;
+    float *Y;
+} mm_task;
+
+static void convert_task(void *p, int ith, int nth) {
+    const mm_task *t = p;
+    int64_t t0 = t->n_tok * ith / nth, t1 = t->n_tok * (ith + 1) / nth;
+    for (int64_t i = t0; i < t1; i++) t->conv(t->X + i * t->n_in, t->A + (size_t)i * t->a_row, t->n_in);
+}
+
+static void dot_task(void *p, int ith, int nth) {
+    const mm_task *t = p;
+    /* split rows in whole tiles where possible so threads do not share cache lines of Y */
+    int64_t n_tiles = (t->n_out + ROW_TILE - 1) / ROW_TILE;
+    int64_t r0 = n_tiles * ith / nth * ROW_TILE, r1 = n_tiles * (ith + 1) / nth * ROW_TILE;
+    if (r1 > t->n_out) r1 = t->n_out;
+    for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
+        int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+        int64_t k = 0;
+        if (t->dot4) {
+            /* 4 tokens at a time: each weight block is decoded once for all four */
+            for (; k + 4 <= t->n_tok; k += 4) {
+                const char *a = t->A + (size_t)k * t->a_row;
+                for (int64_t r = rb; r < re; r++) {
+                    float s4[4];
+                    t->dot4(t->n_in, s4, t->W + (size_t)r * t->w_row, a, t->a_row);
+                    for (int j = 0; j < 4; j++) t->Y[(k + j) * t->n_out + r] = s4[j];
+                }
+            }
+        }
+        for (; k < t->n_tok; k++) {
+            const char *a = t->A + (size_t)k * t->a_row;
+            float *y = t->Y + k * t->n_out;
+            for (int64_t r = rb; r < re; r++) t->dot(t->n_in, &y[r], t->W + (size_t)r * t->w_row, a);
+        }
+    }
+}
+
+int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
+               const float *X, int64_t n_tok, float *Y) {
+    const lmc_type_traits *tr = lmc_get_type_traits(wt);
+    if (!tr || !tr->vec_dot)
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul: no kernel for weight type %s (%d)",
+                             lmc_type_name(wt) ? lmc_type_name(wt) : "?", (int)wt);
+    if (!W || !X || !Y || n_out < 0 || n_in <= 0 || n_tok < 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul: bad arguments (n_out %lld, n_in %lld, n_tok %lld)",
+                             (long long)n_out, (long long)n_in, (long long)n_tok);
+    const lmc_type vdt = tr->vec_dot_type;
+    if (n_in % lmc_type_block_size(wt) != 0 || n_in % lmc_type_block_size(vdt) != 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG,
+                             "matmul: row length %lld is not a multiple of the %s block size %lld",
+                             (long long)n_in, lmc_type_name(wt),
+                             (long long)LMC_MAX(lmc_type_block_size(wt), lmc_type_block_size(vdt)));
+    if (n_out == 0 || n_tok == 0) return LMC_OK;
+
+    mm_task t = {
+        .conv = lmc_get_act_from_float(vdt),
+        .X = X,
+        .a_row = lmc_type_row_bytes(vdt, n_in),
+        .dot = lmc_get_vec_dot(wt),
+        .dot4 = lmc_get_vec_dot4(wt),
+        .W = W,
+        .w_row = lmc_type_row_bytes(wt, n_in),
+        .n_out = n_out,
+        .n_in = n_in,
+        .n_tok = n_tok,
+        .Y = Y,
+    };
+
+    void *owned = NULL;
+    if (vdt == LMC_TYPE_F32) {
+        t.A = (char *)X; /* used as is */
+    } else {
+        size_t bytes = t.a_row * (size_t)n_tok;
+        t.A = tp ? lmc_threadpool_scratch(tp, bytes) : (owned = malloc(bytes));
+        if (!t.A) return lmc_set_error(LMC_ERR_NOMEM, "matmul: cannot allocate %zu bytes", bytes);
+        /* converting one row is cheap next to waking the workers for it */
+        if (tp && n_tok > 1) lmc_threadpool_run(tp, convert_task, &t);
+        else convert_task(&t, 0, 1);
+    }
+    lmc_threadpool_run(tp, dot_task, &t);
+    free(owned);
+    return LMC_OK;
+}

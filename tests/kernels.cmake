@@ -1,0 +1,16 @@
+# Kernels area: dequantize/quantize vs the gguf Python package, SIMD vs scalar
+# references, matmul vs a float64 product, thread pool, quantize error bounds.
+find_package(Python3 COMPONENTS Interpreter)
+
+add_executable(kernels_tool ${CMAKE_CURRENT_SOURCE_DIR}/kernels/kernels_tool.c)
+target_link_libraries(kernels_tool PRIVATE lmc_static)
+
+if(Python3_FOUND)
+  lmc_add_test(test_kernels_gguf
+    ARGS ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_gguf.py
+         $<TARGET_FILE:kernels_tool> ${LMC_SHARED_DIR}/models)
+endif()
+
+lmc_add_test(test_kernels_matmul SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_matmul.c)
+lmc_add_test(test_kernels_simd SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_simd.c)
+lmc_add_test(test_kernels_quantize SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_quantize.c)
