@@ -373,6 +373,67 @@ int lmc_tokenize(const lmc_vocab *v, const char *text, size_t len, bool add_spec
  * their text only when special is true). Returns the length, or a negative error. */
 int lmc_token_to_piece(const lmc_vocab *v, int32_t id, bool special, char *buf, size_t cap);
 
+/* Token types as stored in tokenizer.ggml.token_type. */
+typedef enum lmc_token_type {
+    LMC_TOKEN_UNDEFINED = 0,
+    LMC_TOKEN_NORMAL = 1,
+    LMC_TOKEN_UNKNOWN = 2,
+    LMC_TOKEN_CONTROL = 3,      /* BOS, EOS, <|im_start|>, ...: invisible unless asked */
+    LMC_TOKEN_USER_DEFINED = 4, /* added tokens matched before BPE, always printed */
+    LMC_TOKEN_UNUSED = 5,
+    LMC_TOKEN_BYTE = 6,         /* SentencePiece byte fallback <0xXX> */
+} lmc_token_type;
+
+const char *lmc_vocab_model(const lmc_vocab *v);  /* "llama" (SentencePiece) or "gpt2" (BPE) */
+const char *lmc_vocab_pre(const lmc_vocab *v);    /* pre-tokenizer name, "" for SentencePiece */
+int32_t lmc_vocab_unk(const lmc_vocab *v);        /* -1 if none */
+int32_t lmc_vocab_pad(const lmc_vocab *v);        /* -1 if none */
+bool lmc_vocab_add_bos(const lmc_vocab *v);       /* what add_special adds */
+bool lmc_vocab_add_eos(const lmc_vocab *v);
+/* Token text as stored (byte-level BPE tokens in GPT-2's byte alphabet, "Ġthe");
+ * NULL if id is out of range. */
+const char *lmc_vocab_token_text(const lmc_vocab *v, int32_t id);
+float lmc_vocab_token_score(const lmc_vocab *v, int32_t id);
+lmc_token_type lmc_vocab_token_type(const lmc_vocab *v, int32_t id); /* UNDEFINED if out of range */
+/* True for tokens not printed by default (control and unknown). */
+bool lmc_vocab_is_control(const lmc_vocab *v, int32_t id);
+/* The id of the token whose stored text is exactly len bytes at text, or -1. */
+int32_t lmc_vocab_find_token(const lmc_vocab *v, const char *text, size_t len);
+/* A buffer of this many bytes holds any piece lmc_token_to_piece returns. */
+size_t lmc_vocab_max_piece_len(const lmc_vocab *v);
+/* Names of the byte-level BPE pre-tokenizers lmc implements, NULL-terminated. */
+const char *const *lmc_pretokenizer_names(void);
+
+/* Text of n ids: the inverse of lmc_tokenize (decode(encode(x)) == x for valid
+ * UTF-8 x). Control tokens are rendered only when special is true; SentencePiece's
+ * prefix space (the one lmc_tokenize adds) is removed. Invalid UTF-8 produced by
+ * stray byte tokens is replaced by U+FFFD. *text is malloc'ed and NUL-terminated;
+ * an out-of-range id is an error. */
+int lmc_detokenize(const lmc_vocab *v, const int32_t *ids, int64_t n, bool special,
+                   char **text, size_t *len);
+
+/* Streaming detokenizer for generation: feed tokens one at a time and print what
+ * comes back. Pieces are those of lmc_token_to_piece (no space is stripped: the
+ * stream continues a prompt). A token that ends inside a UTF-8 character is held
+ * until the character is complete; invalid bytes come out as U+FFFD, never raw. */
+typedef struct lmc_detok lmc_detok;
+lmc_detok *lmc_detok_init(const lmc_vocab *v, bool special);
+void lmc_detok_free(lmc_detok *d);
+/* Adds one token. *text (valid until the next call) gets the bytes that are now
+ * complete, *len their count (may be 0). */
+int lmc_detok_push(lmc_detok *d, int32_t id, const char **text, size_t *len);
+/* End of stream: returns whatever is held (an incomplete character as U+FFFD). */
+int lmc_detok_flush(lmc_detok *d, const char **text, size_t *len);
+/* Forget held bytes and start a new stream. */
+void lmc_detok_reset(lmc_detok *d);
+
+/* Notes on the calls above: a vocab is read-only after lmc_vocab_load (any number
+ * of threads may tokenize with it) and does not need the lmc_gguf to stay open.
+ * lmc_tokenize refuses invalid UTF-8 (LMC_ERR_INVALID_ARG, with the byte offset).
+ * lmc_token_to_piece returns LMC_ERR_INVALID_ARG for an id out of range and
+ * LMC_ERR_LIMIT if cap is too small (lmc_vocab_max_piece_len() always suffices);
+ * the piece is NUL-terminated when cap leaves room. */
+
 /* @@TOKENIZER@@ */
 
 /* @@METRICS@@ */

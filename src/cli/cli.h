@@ -54,5 +54,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_flops(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
 
 #endif /* LMC_CLI_H */
