@@ -436,9 +436,503 @@ void lmc_detok_reset(lmc_detok *d);
 
 /* @@TOKENIZER@@ */
 
+/* ======================================================================== */
+/* Metrics: BLEU and chrF (sacreBLEU-compatible), n-gram language models     */
+/* (owned by the metrics area: src/metrics/, src/ngram/)                     */
+/* ======================================================================== */
+
+/* The sacreBLEU release whose scores and signatures these functions reproduce; it is
+ * the version:... field of the signatures. */
+#define LMC_SACREBLEU_VERSION "2.6.0"
+
+/* Lines of a UTF-8 text file, as sacreBLEU and n-gram tools read them: split at
+ * "\n" ("\r\n" too), the line end removed. Invalid UTF-8 fails with LMC_ERR_FORMAT
+ * naming the file, line and byte column. */
+typedef struct lmc_text_lines {
+    char **lines;  /* n NUL-terminated lines (pointers into one buffer) */
+    size_t *lens;  /* their byte lengths                                 */
+    size_t n;
+    char *buf_;    /* private */
+} lmc_text_lines;
+
+int lmc_text_lines_read(const char *path, lmc_text_lines *out);
+void lmc_text_lines_free(lmc_text_lines *t);
+
+/* BLEU (Papineni et al. 2002) exactly as sacreBLEU computes it. */
+typedef enum lmc_bleu_tokenizer {
+    LMC_BLEU_TOK_13A = 0,  /* mteval-v13a, sacreBLEU's default                        */
+    LMC_BLEU_TOK_NONE = 1, /* split at whitespace only                                */
+    LMC_BLEU_TOK_INTL = 2, /* mteval-v14 international (Unicode punctuation, symbols) */
+    LMC_BLEU_TOK_CHAR = 3, /* every character is a token                              */
+} lmc_bleu_tokenizer;
+
+typedef enum lmc_bleu_smooth {
+    LMC_BLEU_SMOOTH_EXP = 0,   /* NIST/mteval: a zero precision n gets 1/(2^k total)  */
+    LMC_BLEU_SMOOTH_NONE = 1,
+    LMC_BLEU_SMOOTH_FLOOR = 2, /* zero matches count as smooth_value (default 0.1)    */
+    LMC_BLEU_SMOOTH_ADD_K = 3, /* add smooth_value (default 1) for n >= 2             */
+} lmc_bleu_smooth;
+
+#define LMC_BLEU_MAX_ORDER 8
+
+typedef struct lmc_bleu_params {
+    lmc_bleu_tokenizer tokenize;
+    lmc_bleu_smooth smooth;
+    double smooth_value;   /* < 0: the method's default (floor 0.1, add-k 1)        */
+    bool lowercase;
+    bool effective_order;  /* stop at the first order with no n-grams (sentence BLEU) */
+    int max_order;         /* 1..LMC_BLEU_MAX_ORDER                                 */
+} lmc_bleu_params;
+
+/* sacrebleu.corpus_bleu defaults: 13a, exp, mixed case, 4-grams, no effective order. */
+lmc_bleu_params lmc_bleu_default_params(void);
+/* sacrebleu.sentence_bleu defaults: the same with effective order. */
+lmc_bleu_params lmc_bleu_sentence_default_params(void);
+const char *lmc_bleu_tokenizer_name(lmc_bleu_tokenizer t);   /* "13a", ...         */
+int lmc_bleu_tokenizer_from_name(const char *name);          /* -1 if unknown      */
+const char *lmc_bleu_smooth_name(lmc_bleu_smooth s);         /* "exp", "add-k", ... */
+int lmc_bleu_smooth_from_name(const char *name);             /* -1 if unknown      */
+
+typedef struct lmc_bleu_score {
+    double score;                          /* 0..100                              */
+    double counts[LMC_BLEU_MAX_ORDER];     /* matched n-grams (add-k included)    */
+    double totals[LMC_BLEU_MAX_ORDER];     /* hypothesis n-grams                  */
+    double precisions[LMC_BLEU_MAX_ORDER]; /* 0..100, smoothed                    */
+    double bp;                             /* brevity penalty                     */
+    double ratio;                          /* sys_len / ref_len (0 if no ref)     */
+    int64_t sys_len, ref_len;              /* ref_len: closest reference lengths  */
+    int max_order;
+    int n_refs;                            /* -1 when segments differ ("var")     */
+} lmc_bleu_score;
+
+/* Corpus BLEU of n hypotheses. refs[r][i] is reference r of segment i; a NULL entry
+ * means segment i has no r-th reference. Text is UTF-8 (LMC_ERR_FORMAT names the
+ * segment otherwise); trailing whitespace is ignored, as sacreBLEU does. */
+int lmc_bleu_corpus(const lmc_bleu_params *p, const char *const *hyps, size_t n,
+                    const char *const *const *refs, size_t n_refs, lmc_bleu_score *out);
+/* BLEU of one sentence against n_refs references. */
+int lmc_bleu_sentence(const lmc_bleu_params *p, const char *hyp, const char *const *refs,
+                      size_t n_refs, lmc_bleu_score *out);
+/* sacreBLEU's signature, e.g. "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
+ * (n_refs -1 gives "nrefs:var"). Returns the length or a negative error. */
+int lmc_bleu_signature(const lmc_bleu_params *p, int n_refs, char *buf, size_t cap);
+/* The report line "BLEU = 40.36 72.1/48.2/35.0/26.2 (BP = 0.985 ratio = 0.985 hyp_len = ...
+ * ref_len = ...)". Returns the length or a negative error. */
+int lmc_bleu_format(const lmc_bleu_score *s, char *buf, size_t cap);
+/* One segment as BLEU sees it (lowercased if asked, tokenized): tokens joined by single
+ * spaces, malloc'ed into *out. */
+int lmc_bleu_tokenize(const lmc_bleu_params *p, const char *text, size_t len, char **out);
+
+/* chrF / chrF++ (Popović 2015, 2017) as sacreBLEU 2.x computes it. */
+typedef struct lmc_chrf_params {
+    int char_order;      /* 1..LMC_CHRF_MAX_ORDER, default 6                      */
+    int word_order;      /* 0 (chrF) .. LMC_CHRF_MAX_ORDER; 2 gives chrF++        */
+    int beta;            /* recall weight, default 2                               */
+    bool lowercase;
+    bool whitespace;     /* keep whitespace in character n-grams                  */
+    bool eps_smoothing;  /* chrF++.py-style epsilon smoothing (default: effective order) */
+} lmc_chrf_params;
+
+#define LMC_CHRF_MAX_ORDER 10
+
+lmc_chrf_params lmc_chrf_default_params(void);
+/* Corpus chrF (0..100) over n hypotheses; refs as for lmc_bleu_corpus. With several
+ * references each segment uses the one with the best segment score. */
+int lmc_chrf_corpus(const lmc_chrf_params *p, const char *const *hyps, size_t n,
+                    const char *const *const *refs, size_t n_refs, double *score);
+int lmc_chrf_sentence(const lmc_chrf_params *p, const char *hyp, const char *const *refs,
+                      size_t n_refs, double *score);
+/* "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0"; length or error. */
+int lmc_chrf_signature(const lmc_chrf_params *p, int n_refs, char *buf, size_t cap);
+/* "chrF2", "chrF2++" into buf; length or error. */
+int lmc_chrf_name(const lmc_chrf_params *p, char *buf, size_t cap);
+
+/* N-gram language models over words (whitespace-separated tokens), in the ARPA
+ * conventions: each sentence (one line) is scored as <s> w1 ... wk </s>; <s> is only
+ * ever context, </s> is predicted. The order counts words: a bigram model is order 2. */
+typedef enum lmc_ngram_smoothing {
+    LMC_NGRAM_MKN = 0,         /* interpolated modified Kneser-Ney (Chen & Goodman)  */
+    LMC_NGRAM_KN = 1,          /* interpolated Kneser-Ney, one discount per order    */
+    LMC_NGRAM_ADD_K = 2,       /* add-k for seen n-grams, backing off for unseen     */
+    LMC_NGRAM_KATZ = 3,        /* Good-Turing discounts (counts <= 5) with back-off  */
+    LMC_NGRAM_WITTEN_BELL = 4, /* interpolated Witten-Bell                           */
+} lmc_ngram_smoothing;
+
+#define LMC_NGRAM_MAX_ORDER 10
+
+typedef struct lmc_ngram_params {
+    int order;                    /* 1..LMC_NGRAM_MAX_ORDER, default 3               */
+    lmc_ngram_smoothing smoothing; /* default LMC_NGRAM_MKN                           */
+    double k;                     /* add-k constant, default 1                       */
+    bool unk;                     /* give <unk> probability mass (open vocabulary)   */
+} lmc_ngram_params;
+
+lmc_ngram_params lmc_ngram_default_params(void);
+const char *lmc_ngram_smoothing_name(lmc_ngram_smoothing s); /* "mkn", "kn", ...   */
+int lmc_ngram_smoothing_from_name(const char *name);         /* -1 if unknown      */
+
+/* Counts of every n-gram up to the order, gathered sentence by sentence. */
+typedef struct lmc_ngram_counts lmc_ngram_counts;
+lmc_ngram_counts *lmc_ngram_counts_init(int order);
+void lmc_ngram_counts_free(lmc_ngram_counts *c);
+/* One sentence (no line break inside); an empty sentence is skipped. */
+int lmc_ngram_counts_add(lmc_ngram_counts *c, const char *text, size_t len);
+/* Every line of a text file (".gz" is decompressed); errors name the file and line. */
+int lmc_ngram_counts_add_file(lmc_ngram_counts *c, const char *path);
+/* Model tokens instead of words: each sentence is tokenized with v (no BOS/EOS, special
+ * token text not parsed) and every token becomes the word spelled by its vocabulary
+ * text ("<id:N>" when that text is empty, holds whitespace or is <s> / </s>). v must
+ * outlive c. */
+int lmc_ngram_counts_set_tokenizer(lmc_ngram_counts *c, const lmc_vocab *v);
+int64_t lmc_ngram_counts_sentences(const lmc_ngram_counts *c);
+int64_t lmc_ngram_counts_tokens(const lmc_ngram_counts *c); /* words + </s>     */
+
+/* A model: estimated from counts or read from an ARPA file. */
+typedef struct lmc_ngram_lm lmc_ngram_lm;
+lmc_ngram_lm *lmc_ngram_estimate(const lmc_ngram_counts *c, const lmc_ngram_params *p);
+lmc_ngram_lm *lmc_ngram_load_arpa(const char *path);
+/* Standard ARPA text (\data\, \N-grams:, \end\); log10 values. */
+int lmc_ngram_write_arpa(const lmc_ngram_lm *lm, const char *path);
+void lmc_ngram_free(lmc_ngram_lm *lm);
+
+int lmc_ngram_order(const lmc_ngram_lm *lm);
+int64_t lmc_ngram_n_entries(const lmc_ngram_lm *lm, int n);  /* n-grams of order n */
+int32_t lmc_ngram_vocab_size(const lmc_ngram_lm *lm);        /* unigrams, <s> included */
+const char *lmc_ngram_word(const lmc_ngram_lm *lm, int32_t id);
+int32_t lmc_ngram_word_id(const lmc_ngram_lm *lm, const char *word, size_t len); /* -1: OOV */
+int32_t lmc_ngram_bos(const lmc_ngram_lm *lm);               /* <s>                 */
+int32_t lmc_ngram_eos(const lmc_ngram_lm *lm);               /* </s>                */
+int32_t lmc_ngram_unk(const lmc_ngram_lm *lm);               /* <unk>, -1 if absent */
+
+/* log10 p(word | context) with ARPA back-off; context[0..n_ctx) is oldest first and
+ * only its last order-1 words matter. */
+double lmc_ngram_logprob(const lmc_ngram_lm *lm, const int32_t *context, int n_ctx, int32_t word);
+
+/* Perplexity in SRILM's terms. A word the model does not know is scored as <unk> when
+ * the model has it; otherwise it is an OOV: not scored, counted apart, and the context
+ * starts afresh after it. ppl = 10^(-logprob / (words - oovs + sentences)),
+ * ppl1 leaves out the </s> tokens. */
+typedef struct lmc_ngram_ppl {
+    int64_t sentences, words, oovs;
+    double logprob;  /* log10 */
+    double ppl, ppl1;
+} lmc_ngram_ppl;
+
+/* Score model tokens (as lmc_ngram_counts_set_tokenizer; v must outlive lm). */
+int lmc_ngram_set_tokenizer(lmc_ngram_lm *lm, const lmc_vocab *v);
+/* Adds one sentence to the running totals in acc (ppl fields are updated). */
+int lmc_ngram_score(const lmc_ngram_lm *lm, const char *text, size_t len, lmc_ngram_ppl *acc);
+/* Every non-empty line of a text file. */
+int lmc_ngram_perplexity_file(const lmc_ngram_lm *lm, const char *path, lmc_ngram_ppl *out);
+/* Draws the next word after context (as for lmc_ngram_logprob) from p(. | context). */
+struct lmc_rng; /* the seeded generator of the sampling section */
+int32_t lmc_ngram_sample(const lmc_ngram_lm *lm, const int32_t *context, int n_ctx, struct lmc_rng *rng);
+
 /* @@METRICS@@ */
 
+/* ======================================================================== */
+/* Model: weights, context (KV cache), forward pass, generation             */
+/* (owned by the model area: src/model/)                                    */
+/* ======================================================================== */
+
+typedef struct lmc_model lmc_model;     /* weights bound to an open GGUF file (read-only)  */
+typedef struct lmc_context lmc_context; /* KV cache + activation buffers for one sequence   */
+
+typedef enum lmc_arch {
+    LMC_ARCH_LLAMA = 0, /* LLaMA 1/2/3, SmolLM2, TinyLlama, Mistral; optional MoE FFN */
+    LMC_ARCH_QWEN2 = 1, /* llama + Q/K/V biases + NEOX RoPE                             */
+    LMC_ARCH_GPT2 = 2,  /* LayerNorm, learned positions, fused QKV, GELU                */
+} lmc_arch;
+
+typedef enum lmc_rope_type {
+    LMC_ROPE_NONE = 0,
+    LMC_ROPE_NORM = 1, /* rotates element pairs (2i, 2i+1)        */
+    LMC_ROPE_NEOX = 2, /* rotates element pairs (i, i + n_rot/2)  */
+} lmc_rope_type;
+
+/* Hyperparameters, all read from the file's "<arch>.*" metadata. */
+typedef struct lmc_model_hparams {
+    lmc_arch arch;
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer;
+    int32_t n_head, n_head_kv, head_dim;  /* query heads, key/value heads, per-head width */
+    int32_t n_ff;                         /* feed-forward width (per expert for MoE)      */
+    int32_t n_expert, n_expert_used;      /* 0, 0 for a dense model                       */
+    int32_t n_rot;                        /* RoPE dimensions per head                     */
+    lmc_rope_type rope_type;
+    float rope_freq_base, rope_freq_scale;
+    float norm_eps;                       /* RMSNorm (llama, qwen2) or LayerNorm (gpt2)   */
+    bool tied_output;                     /* no output.weight: logits use token_embd      */
+} lmc_model_hparams;
+
+const char *lmc_arch_name(lmc_arch a);
+
+/* Opens a GGUF model and binds every tensor, checking names and shapes against the
+ * hyperparameters. NULL + lmc_last_error() for an unknown architecture, a missing
+ * tensor, a tensor of the wrong shape or type, or bad metadata. */
+lmc_model *lmc_model_load(const char *path);
+void lmc_model_free(lmc_model *m);
+const lmc_model_hparams *lmc_model_get_hparams(const lmc_model *m);
+int64_t lmc_model_n_params(const lmc_model *m);
+/* The open file (for lmc_vocab_load, metadata such as the chat template). */
+const lmc_gguf *lmc_model_gguf(const lmc_model *m);
+
+typedef struct lmc_context_params {
+    int32_t n_ctx;     /* positions the KV cache holds; 0 = the model's context_length */
+    int32_t n_batch;   /* tokens per forward step when a prompt is split (default 512)  */
+    int32_t n_threads; /* >= 1 (default 1)                                               */
+    lmc_type kv_type;  /* LMC_TYPE_F32 or LMC_TYPE_F16 (default)                         */
+} lmc_context_params;
+
+lmc_context_params lmc_context_default_params(void);
+lmc_context *lmc_context_init(const lmc_model *m, lmc_context_params p);
+void lmc_context_free(lmc_context *c);
+const lmc_model *lmc_context_model(const lmc_context *c);
+int64_t lmc_context_n_ctx(const lmc_context *c);
+int64_t lmc_context_n_past(const lmc_context *c);   /* tokens already in the cache */
+void lmc_context_reset(lmc_context *c);               /* empty the cache            */
+/* Forget everything after the first n_keep tokens (0 <= n_keep <= n_past). */
+int lmc_context_truncate(lmc_context *c, int64_t n_keep);
+
+/* Runs tokens[0..n) at positions n_past .. n_past+n-1 and appends them to the cache.
+ * logits may be NULL; otherwise it receives [n][n_vocab] floats when all_logits is
+ * true, else [n_vocab] for the last token. The same code serves one token (decode) and
+ * many (prefill); long inputs are split into n_batch steps. Returns LMC_ERR_LIMIT
+ * (cache unchanged) when the tokens do not fit, LMC_ERR_INVALID_ARG for a token id
+ * outside the vocabulary. */
+int lmc_decode(lmc_context *c, const int32_t *tokens, int64_t n, float *logits, bool all_logits);
+
+/* Index of the largest of x[0..n) (ties -> lowest index): greedy decoding. */
+int32_t lmc_argmax(const float *x, int64_t n);
+
+/* Generation loop. pick chooses the next token from the logits (NULL = greedy);
+ * on_token sees each chosen token and returns false to stop (e.g. at end of
+ * generation). The last chosen token is NOT run through the model, so the cache then
+ * holds the prompt and all chosen tokens but the last (lmc_gen_stats.pending). */
+typedef int32_t (*lmc_pick_fn)(const float *logits, int32_t n_vocab, void *user);
+typedef bool (*lmc_token_fn)(int32_t token, void *user);
+typedef struct lmc_gen_stats {
+    int64_t n_prompt;       /* prompt tokens evaluated                     */
+    int64_t n_gen;          /* tokens chosen                               */
+    double t_prompt_ms;     /* time to evaluate the prompt                 */
+    double t_gen_ms;        /* time of the decode steps after the prompt   */
+    int64_t n_decoded;      /* decode steps counted in t_gen_ms            */
+    int32_t pending;        /* last chosen token (not in the cache), or -1 */
+    bool ctx_full;          /* stopped because the context was full        */
+} lmc_gen_stats;
+int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_t n_predict,
+                 lmc_pick_fn pick, void *pick_user, lmc_token_fn on_token, void *user,
+                 lmc_gen_stats *stats);
+
 /* @@MODEL@@ */
+
+/* ======================================================================== */
+/* Sampling: the sampler chain, seeded RNG, stop conditions, beam search    */
+/* (owned by the sampling area: src/sampling/)                              */
+/* ======================================================================== */
+
+/* A seeded pseudo-random generator (xoshiro256**, seeded through splitmix64), so
+ * that the same seed gives the same draws on every machine. A plain value: copy it
+ * to fork a stream. */
+typedef struct lmc_rng {
+    uint64_t s[4];
+} lmc_rng;
+
+/* Seeds passed as LMC_SEED_RANDOM are replaced by one taken from the clock. */
+#define LMC_SEED_RANDOM UINT64_MAX
+
+void lmc_rng_seed(lmc_rng *r, uint64_t seed);
+uint64_t lmc_rng_u64(lmc_rng *r);
+/* Uniform in [0, 1) with 53 random bits. */
+double lmc_rng_uniform(lmc_rng *r);
+/* A fresh 32-bit seed from the clock and process id (what LMC_SEED_RANDOM turns into). */
+uint64_t lmc_rng_random_seed(void);
+
+/* Candidates of one step: a token, its logit and (after a softmax) its probability. */
+typedef struct lmc_token_data {
+    int32_t id;
+    float logit;
+    float p;
+} lmc_token_data;
+
+/* The set a sampler chain works on. Filters shrink size; when sorted is true, data
+ * is ordered by logit, largest first (ties: lower id first). The last sampler of a
+ * chain (greedy or dist) stores its choice as an index into data in selected. */
+typedef struct lmc_candidates {
+    lmc_token_data *data;
+    size_t size;
+    bool sorted;
+    int64_t selected; /* -1 until a selecting sampler ran */
+} lmc_candidates;
+
+/* Fills c (data must hold n entries) with ids 0..n-1 and the given logits. */
+void lmc_candidates_from_logits(lmc_candidates *c, const float *logits, size_t n);
+/* Sorts the k best to the front (descending logit, ties by lower id). */
+void lmc_candidates_sort(lmc_candidates *c, size_t k);
+/* p = softmax(logit) over the current set (-inf logits get p = 0). Fails
+ * (LMC_ERR_INVALID_ARG) when the set is empty or every logit is -inf or NaN. */
+int lmc_candidates_softmax(lmc_candidates *c);
+
+/* A sampler: one step of the chain. Interface slots say whether they are required. */
+typedef struct lmc_sampler lmc_sampler;
+typedef struct lmc_sampler_i {
+    const char *(*name)(const lmc_sampler *s);             /* required */
+    void (*accept)(lmc_sampler *s, int32_t token);         /* optional: sees each kept token */
+    int (*apply)(lmc_sampler *s, lmc_candidates *c);       /* required: LMC_OK or an error */
+    void (*reset)(lmc_sampler *s);                         /* optional: forget history */
+    void (*free)(lmc_sampler *s);                          /* optional: free the ctx */
+} lmc_sampler_i;
+
+/* Wraps a user-defined sampler (iface is copied); ctx is lmc_sampler_ctx(). */
+lmc_sampler *lmc_sampler_init(const lmc_sampler_i *iface, void *ctx);
+void *lmc_sampler_ctx(const lmc_sampler *s);
+void lmc_sampler_free(lmc_sampler *s);
+const char *lmc_sampler_name(const lmc_sampler *s);
+int lmc_sampler_apply(lmc_sampler *s, lmc_candidates *c);
+void lmc_sampler_accept(lmc_sampler *s, int32_t token);
+void lmc_sampler_reset(lmc_sampler *s);
+
+/* The samplers. Each init returns NULL with lmc_last_error() set on a bad value.
+ * Definitions follow llama.cpp (b10573, src/llama-sampler.cpp); see src/sampling/. */
+lmc_sampler *lmc_sampler_init_greedy(void);             /* argmax, ties -> lowest id  */
+lmc_sampler *lmc_sampler_init_dist(uint64_t seed);      /* draw from softmax(logits)   */
+lmc_sampler *lmc_sampler_init_temp(float temp);         /* logits / temp; temp >= 0,
+                                                           0 keeps only the argmax   */
+lmc_sampler *lmc_sampler_init_top_k(int32_t k);         /* k >= 0; 0 = off            */
+lmc_sampler *lmc_sampler_init_top_p(float p, size_t min_keep);  /* 0 < p <= 1; 1 = off */
+lmc_sampler *lmc_sampler_init_min_p(float p, size_t min_keep);  /* 0 <= p <= 1; 0 = off:
+                                                           keeps p_i >= p * p_max    */
+/* Over the last last_n accepted tokens (-1: all of them, 0: off), a token seen c > 0
+ * times gets logit' = (logit > 0 ? logit / repeat : logit * repeat)
+ *                     - c * frequency - presence. repeat > 0 (1 = off). */
+lmc_sampler *lmc_sampler_init_penalties(int32_t n_vocab, int32_t last_n, float repeat,
+                                        float frequency, float presence);
+/* Adds bias to the logit of token (-INFINITY bans it). */
+typedef struct lmc_logit_bias {
+    int32_t token;
+    float bias;
+} lmc_logit_bias;
+lmc_sampler *lmc_sampler_init_logit_bias(int32_t n_vocab, const lmc_logit_bias *biases, size_t n);
+
+/* A chain applies its samplers in order; it owns them (freed with the chain). */
+lmc_sampler *lmc_sampler_chain_init(void);
+int lmc_sampler_chain_add(lmc_sampler *chain, lmc_sampler *s); /* takes s, even on error */
+int lmc_sampler_chain_n(const lmc_sampler *chain);
+lmc_sampler *lmc_sampler_chain_get(const lmc_sampler *chain, int i);
+
+/* Runs s over the logits of one step, returns the chosen token (>= 0) or a negative
+ * error, and accepts the token (as llama_sampler_sample does). The candidates after
+ * the chain ran are kept for lmc_sampler_last(). */
+int32_t lmc_sampler_sample(lmc_sampler *s, const float *logits, int32_t n_vocab);
+const lmc_candidates *lmc_sampler_last(const lmc_sampler *s);
+
+/* Everything `lmc run` can set. Defaults (lmc_sampler_default_params) are
+ * llama.cpp's: temp 0.8, top_k 40, top_p 0.95, min_p 0.05, penalties off over 64. */
+typedef struct lmc_sampler_params {
+    uint64_t seed;           /* LMC_SEED_RANDOM: from the clock                   */
+    float temp;              /* >= 0; 0 = greedy                                   */
+    int32_t top_k;           /* >= 0; 0 = off; 1 = greedy                          */
+    float top_p;             /* (0, 1]; 1 = off                                    */
+    float min_p;             /* [0, 1]; 0 = off                                    */
+    int32_t min_keep;        /* top-p / min-p keep at least this many (>= 0)      */
+    int32_t repeat_last_n;   /* penalty window: -1 = all tokens, 0 = off           */
+    float repeat_penalty;    /* > 0; 1 = off                                       */
+    float frequency_penalty; /* 0 = off                                            */
+    float presence_penalty;  /* 0 = off                                            */
+    const lmc_logit_bias *logit_bias; /* copied by lmc_sampler_chain_from_params    */
+    size_t n_logit_bias;
+} lmc_sampler_params;
+
+lmc_sampler_params lmc_sampler_default_params(void);
+/* LMC_OK, or LMC_ERR_INVALID_ARG naming the first bad field. */
+int lmc_sampler_params_check(const lmc_sampler_params *p);
+/* The chain llama.cpp's common_sampler builds, in its order: logit bias ->
+ * penalties -> top-k -> top-p -> min-p -> temperature -> dist. temp == 0 or
+ * top_k == 1 gives logit bias -> penalties -> greedy. */
+lmc_sampler *lmc_sampler_chain_from_params(const lmc_sampler_params *p, int32_t n_vocab);
+/* The seed the chain's dist sampler actually uses (LMC_SEED_RANDOM resolved to a
+ * clock seed), so a random run can be repeated; LMC_SEED_RANDOM if it has none. */
+uint64_t lmc_sampler_seed(const lmc_sampler *s);
+
+/* Stop conditions of a generation: end-of-generation tokens, stop strings (matched
+ * in the decoded text even when split across tokens, and never printed) and a
+ * token budget. */
+typedef enum lmc_stop_reason {
+    LMC_STOP_NONE = 0,       /* keep going                                  */
+    LMC_STOP_EOG = 1,        /* an end-of-generation token was produced     */
+    LMC_STOP_STRING = 2,     /* the text reached a stop string              */
+    LMC_STOP_MAX_TOKENS = 3, /* max_tokens tokens were produced             */
+} lmc_stop_reason;
+
+typedef struct lmc_stop lmc_stop;
+
+/* max_tokens <= 0: no limit. The strings are copied; empty strings are refused. */
+lmc_stop *lmc_stop_init(const char *const *stop_strings, size_t n_strings, int64_t max_tokens);
+void lmc_stop_free(lmc_stop *s);
+/* Tokens that end generation (e.g. every id for which lmc_vocab_is_eog is true). */
+int lmc_stop_add_eog(lmc_stop *s, int32_t token);
+/* Feeds one generated token and its text. *out / *out_len receive the text that is
+ * now safe to show (valid until the next call): text that might begin a stop string
+ * is held back until it is known not to. Generation stops at the first token after
+ * which the text contains a stop string (LMC_STOP_STRING): the text before the
+ * earliest such occurrence is released, the rest dropped. An EOG token's text is not
+ * shown (held-back text is released). Once stopped, every call returns the reason. */
+lmc_stop_reason lmc_stop_push(lmc_stop *s, int32_t token, const char *piece, size_t len,
+                              const char **out, size_t *out_len);
+/* Text still held back (call once generation ended for a reason other than
+ * LMC_STOP_STRING). */
+void lmc_stop_flush(lmc_stop *s, const char **out, size_t *out_len);
+int64_t lmc_stop_n_tokens(const lmc_stop *s);
+const char *lmc_stop_reason_name(lmc_stop_reason r);
+
+/* Beam search over any next-token scorer. At step t every live beam is extended by
+ * its best tokens; the B best of all extensions (by the sum of log-probabilities)
+ * stay. A beam that produces an end token is finished with
+ *     score = (sum of log-probs) / (generated length, end token included)^alpha.
+ * The search ends when B hypotheses finished, no live beam is left or max_tokens
+ * was reached (live beams then finish as they are). */
+typedef struct lmc_beam_params {
+    int32_t n_beams;          /* B >= 1                                          */
+    int32_t max_tokens;       /* >= 1 new tokens per hypothesis                  */
+    float length_penalty;     /* alpha (1.0 = mean log-prob per token; 0 = sum)  */
+    int32_t n_best;           /* 1 <= K <= B hypotheses returned, best first     */
+    const int32_t *eog;       /* end-of-generation tokens                        */
+    size_t n_eog;
+} lmc_beam_params;
+
+lmc_beam_params lmc_beam_default_params(void); /* B 4, 128 tokens, alpha 1, K 1 */
+
+/* The scorer. Step t gives n beams; beam i of step t is beam parent[i] of step t-1
+ * (the prompt when t == 0, parent = -1) followed by token[i] (-1 at t == 0). It
+ * writes each beam's next-token logits to logits[i * n_vocab ...]. Return LMC_OK or
+ * an error, which ends the search. */
+typedef int (*lmc_beam_step_fn)(void *user, int32_t step, int32_t n, const int32_t *parent,
+                                const int32_t *token, float *logits);
+
+typedef struct lmc_beam_hyp {
+    int32_t *tokens;     /* generated tokens (end token included if it ended so) */
+    int32_t n_tokens;
+    double logprob;      /* sum of the log-probabilities of the tokens            */
+    double score;        /* logprob / n_tokens^alpha                               */
+    bool finished;       /* ended with an end token                               */
+} lmc_beam_hyp;
+
+typedef struct lmc_beam_result {
+    lmc_beam_hyp *hyps;  /* n_hyps, best score first                             */
+    int32_t n_hyps;
+} lmc_beam_result;
+
+int lmc_beam_search(const lmc_beam_params *p, int32_t n_vocab, lmc_beam_step_fn step, void *user,
+                    lmc_beam_result *out);
+void lmc_beam_result_free(lmc_beam_result *r);
+
+/* Beam search with a model: evaluates prompt[0..n_prompt) at the end of c's cache,
+ * then searches (max_tokens is cut to what the context holds). One decoded token per
+ * beam per step: the beams read the prompt's KV rows in place (never copied); the
+ * rows of generated tokens are saved once each and copied back into the single-
+ * sequence cache when a beam's turn comes (see beam_model.c). On return the cache
+ * holds what it held before plus the prompt. */
+int lmc_beam_search_model(lmc_context *c, const int32_t *prompt, int64_t n_prompt, const lmc_beam_params *p,
+                          lmc_beam_result *out);
 
 /* @@SAMPLING@@ */
 

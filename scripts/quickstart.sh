@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
 MODEL=$(bash scripts/get-default-model.sh)
-PROMPT="${1:-What is the capital of France?}"
+PROMPT="${1:-Name three primary colors.}"
 if ./build/lmc --help | grep -q '^  chat '; then
   echo "== lmc chat -m $MODEL -p \"$PROMPT\""
   ./build/lmc chat -m "$MODEL" -p "$PROMPT" -n 128

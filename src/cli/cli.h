@@ -56,5 +56,9 @@ int cmd_quantize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_bleu(int argc, char **argv);
+int cmd_ngram(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

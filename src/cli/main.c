@@ -8,8 +8,12 @@ static const cli_command g_commands[] = {
     {"info", cmd_info, "show a GGUF model's metadata, tensors and memory needs"},
     {"flops", cmd_flops, "training compute, time and cost; compute-optimal model size"},
     {"pull", cmd_pull, "download a GGUF model (URL or hf://OWNER/REPO/FILE) into the cache"},
+    {"run", cmd_run, "generate the continuation of a prompt (greedy or sampled)"},
+    {"chat", cmd_chat, "multi-turn chat with an instruction-tuned model (ChatML)"},
     {"tokenize", cmd_tokenize, "split text into a model's tokens (ids and pieces)"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
+    {"bleu", cmd_bleu, "BLEU and chrF of a system output against references (sacreBLEU-compatible)"},
+    {"ngram", cmd_ngram, "n-gram language models: train (ARPA), perplexity, generate"},
     {"quantize", cmd_quantize, "write a quantized copy of a model (Q4_K_M, Q8_0, ... as llama-quantize)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
 };

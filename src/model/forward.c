@@ -1,0 +1,131 @@
+/* forward.c — the forward graphs: llama (also SmolLM2, TinyLlama, Mistral-style and
+ * llama-MoE), qwen2 (llama + Q/K/V biases + NEOX RoPE, selected by the hyperparameters
+ * and the biases present) and gpt2. One step runs T tokens, T = 1 for decode and up to
+ * n_batch for a prompt; the code is the same. Shapes: see model-impl.h. */
+#include "model-impl.h"
+
+#include <math.h>
+
+/* x[T][C] = token_embd[tokens[t]] (+ position_embd[pos[t]] for gpt2) */
+static int embed(lmc_context *c, const int32_t *tokens, int64_t T) {
+    const lmc_model *m = c->model;
+    const int64_t C = m->hp.n_embd;
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)tokens[t] * m->tok_embd.row_bytes;
+        int rc = lmc_dequantize_row(m->tok_embd.type, row, c->x + t * C, C);
+        if (rc) return rc;
+        if (m->pos_embd.data) {
+            row = (const uint8_t *)m->pos_embd.data + (size_t)c->pos[t] * m->pos_embd.row_bytes;
+            if ((rc = lmc_dequantize_row(m->pos_embd.type, row, c->xb, C))) return rc;
+            lmc_residual_forward(c->x + t * C, c->xb, C);
+        }
+    }
+    return LMC_OK;
+}
+
+/* Y[T][n_out] = X W^T + b */
+static int linear(lmc_context *c, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y) {
+    int rc = lmc_weight_matmul(c->tp, w, 0, X, T, Y);
+    if (rc) return rc;
+    if (b) lmc_bias_forward(Y, b, T, w->n_out);
+    return LMC_OK;
+}
+
+/* Attention of the T tokens in c->q / c->k / c->v (RoPE applied): store K, V in the
+ * cache at pos0.., attend, and project: c->xb2[T][C] = attn . Wo^T + bo. */
+static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T) {
+    const lmc_model_hparams *hp = &c->model->hp;
+    const int64_t pos0 = c->n_past;
+    lmc_kv_cache_store(&c->kv, il, pos0, T, c->k, c->v);
+    lmc_attn_args a = {
+        .out = c->att, .probs = NULL, .q = c->q,
+        .kc = lmc_kv_cache_k(&c->kv, il), .vc = lmc_kv_cache_v(&c->kv, il), .kv_type = c->kv.type,
+        .T = T, .pos0 = pos0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
+        .scale = 1.0f / sqrtf((float)hp->head_dim),
+        .scratch = c->scratch, .scratch_stride = c->kv.n_ctx + 32 * (int64_t)hp->head_dim,
+    };
+    lmc_attention_forward(c->tp, &a);
+    return linear(c, &L->wo, L->bo, c->att, T, c->xb2);
+}
+
+/* llama / qwen2 block: x += attn(rmsnorm(x)); x += ffn(rmsnorm(x)) */
+static int llama_layer(lmc_context *c, int il, int64_t T) {
+    const lmc_model *m = c->model;
+    const lmc_model_hparams *hp = &m->hp;
+    const lmc_layer *L = &m->layers[il];
+    const int64_t C = hp->n_embd, F = hp->n_ff;
+    int rc;
+
+    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->attn_norm, T, C, hp->norm_eps);
+    if ((rc = linear(c, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(c, &L->wk, L->bk, c->xb, T, c->k)) ||
+        (rc = linear(c, &L->wv, L->bv, c->xb, T, c->v)))
+        return rc;
+    lmc_rope_forward(c->q, c->pos, T, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
+                     hp->rope_freq_scale, m->rope_freqs);
+    lmc_rope_forward(c->k, c->pos, T, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
+                     hp->rope_freq_scale, m->rope_freqs);
+    if ((rc = attention_block(c, il, L, T))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+
+    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->ffn_norm, T, C, hp->norm_eps);
+    if (hp->n_expert > 0) {
+        if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
+    } else {
+        if ((rc = linear(c, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
+            (rc = linear(c, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
+            return rc;
+        lmc_swiglu_forward(c->hb, c->hb, c->hb2, T * F);
+        if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    }
+    lmc_residual_forward(c->x, c->xb2, T * C);
+    return LMC_OK;
+}
+
+/* gpt2 block: x += attn(layernorm(x)); x += mlp(layernorm(x)), fused QKV, GELU MLP */
+static int gpt2_layer(lmc_context *c, int il, int64_t T) {
+    const lmc_model_hparams *hp = &c->model->hp;
+    const lmc_layer *L = &c->model->layers[il];
+    const int64_t C = hp->n_embd, F = hp->n_ff, HD = (int64_t)hp->n_head * hp->head_dim,
+                  Ckv = (int64_t)hp->n_head_kv * hp->head_dim, W = HD + 2 * Ckv;
+    int rc;
+
+    lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->attn_norm, L->attn_norm_b, T, C, hp->norm_eps);
+    if ((rc = linear(c, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
+    for (int64_t t = 0; t < T; t++) { /* qkv[t] = [q | k | v] */
+        memcpy(c->q + t * HD, c->qkv + t * W, (size_t)HD * sizeof(float));
+        memcpy(c->k + t * Ckv, c->qkv + t * W + HD, (size_t)Ckv * sizeof(float));
+        memcpy(c->v + t * Ckv, c->qkv + t * W + HD + Ckv, (size_t)Ckv * sizeof(float));
+    }
+    if ((rc = attention_block(c, il, L, T))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+
+    lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->ffn_norm, L->ffn_norm_b, T, C, hp->norm_eps);
+    if ((rc = linear(c, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
+    lmc_gelu_forward(c->hb, c->hb, T * F);
+    if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+    return LMC_OK;
+}
+
+int lmc_forward_step(lmc_context *c, const int32_t *tokens, int64_t T, float *logits, bool all_logits) {
+    const lmc_model *m = c->model;
+    const lmc_model_hparams *hp = &m->hp;
+    const int64_t C = hp->n_embd;
+    for (int64_t t = 0; t < T; t++) c->pos[t] = (int32_t)(c->n_past + t);
+    int rc = embed(c, tokens, T);
+    for (int il = 0; il < hp->n_layer && !rc; il++)
+        rc = hp->arch == LMC_ARCH_GPT2 ? gpt2_layer(c, il, T) : llama_layer(c, il, T);
+    if (rc) return rc;
+
+    if (logits) { /* only the rows asked for go through the output head */
+        const int64_t r0 = all_logits ? 0 : T - 1, nr = all_logits ? T : 1;
+        const float *xr = c->x + r0 * C;
+        if (hp->arch == LMC_ARCH_GPT2)
+            lmc_layernorm_forward(c->xb, NULL, NULL, xr, m->output_norm, m->output_norm_b, nr, C, hp->norm_eps);
+        else
+            lmc_rmsnorm_forward(c->xb, NULL, xr, m->output_norm, nr, C, hp->norm_eps);
+        if ((rc = linear(c, &m->output, m->output_b, c->xb, nr, logits))) return rc;
+    }
+    c->n_past += T;
+    return LMC_OK;
+}

@@ -1,0 +1,288 @@
+/* layers.c — the per-layer forward functions of the transformer, over explicit float
+ * buffers (shape legend in model-impl.h). Each is written so that a matching
+ * *_backward can be added next to it: inputs are const, and what a backward pass needs
+ * (rstd, mean, attention weights) can be saved through optional pointers.
+ *
+ * The arithmetic follows llama.cpp's CPU backend where the order of operations
+ * changes the result beyond float rounding noise: RMSNorm and LayerNorm sums in double,
+ * RoPE angles built by repeated multiplication in float, softmax sums in double, and
+ * GELU through a table of F16 values. */
+#include "model-impl.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+/* ---- normalization ---------------------------------------------------------------- */
+
+void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
+                         float eps) {
+    for (int64_t t = 0; t < T; t++) {
+        const float *xt = x + t * C;
+        float *ot = out + t * C;
+        double sum = 0.0;
+        for (int64_t i = 0; i < C; i++) sum += (double)(xt[i] * xt[i]);
+        const float mean = (float)(sum / (double)C);
+        const float scale = 1.0f / sqrtf(mean + eps);
+        if (rstd) rstd[t] = scale;
+        if (w)
+            for (int64_t i = 0; i < C; i++) ot[i] = (xt[i] * scale) * w[i];
+        else
+            for (int64_t i = 0; i < C; i++) ot[i] = xt[i] * scale;
+    }
+}
+
+void lmc_layernorm_forward(float *out, float *mean_out, float *rstd, const float *x, const float *w,
+                           const float *b, int64_t T, int64_t C, float eps) {
+    for (int64_t t = 0; t < T; t++) {
+        const float *xt = x + t * C;
+        float *ot = out + t * C;
+        double sum = 0.0;
+        for (int64_t i = 0; i < C; i++) sum += (double)xt[i];
+        const float mean = (float)(sum / (double)C);
+        double var = 0.0;
+        for (int64_t i = 0; i < C; i++) {
+            float d = xt[i] - mean;
+            ot[i] = d;
+            var += (double)(d * d);
+        }
+        const float variance = (float)(var / (double)C);
+        const float scale = 1.0f / sqrtf(variance + eps);
+        if (mean_out) mean_out[t] = mean;
+        if (rstd) rstd[t] = scale;
+        for (int64_t i = 0; i < C; i++) {
+            float y = ot[i] * scale;
+            if (w) y = y * w[i];
+            if (b) y = y + b[i];
+            ot[i] = y;
+        }
+    }
+}
+
+/* ---- rotary position embedding ------------------------------------------------------ */
+
+void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D, int n_rot,
+                      lmc_rope_type type, float freq_base, float freq_scale, const float *freq_factors) {
+    if (type == LMC_ROPE_NONE || n_rot <= 0) return;
+    const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
+    float cs[2 * 512]; /* cos, sin per pair; n_rot <= 1024 is checked at load */
+    const int half = n_rot / 2;
+    for (int64_t t = 0; t < T; t++) {
+        /* angle of pair i: pos * base^(-2i/n_rot) / ff_i * freq_scale, built by repeated
+         * multiplication in float (bit-exact with llama.cpp's cache of angles) */
+        float theta = (float)pos[t];
+        for (int i = 0; i < half; i++) {
+            const float ff = freq_factors ? freq_factors[i] : 1.0f;
+            const float th = freq_scale * (theta / ff);
+            cs[2 * i] = cosf(th);
+            cs[2 * i + 1] = sinf(th);
+            theta *= theta_scale;
+        }
+        for (int h = 0; h < n_head; h++) {
+            float *v = x + (t * n_head + h) * (int64_t)D;
+            for (int i = 0; i < half; i++) {
+                const int i0 = type == LMC_ROPE_NORM ? 2 * i : i;
+                const int i1 = type == LMC_ROPE_NORM ? 2 * i + 1 : i + half;
+                const float c = cs[2 * i], s = cs[2 * i + 1];
+                const float x0 = v[i0], x1 = v[i1];
+                /* llama.cpp is built with FMA contraction: x0*c - x1*s becomes
+                 * fma(x0, c, -(x1*s)); doing the same keeps the bits equal */
+                v[i0] = fmaf(x0, c, -(x1 * s));
+                v[i1] = fmaf(x0, s, x1 * c);
+            }
+        }
+    }
+}
+
+/* ---- element-wise ------------------------------------------------------------------ */
+
+void lmc_bias_forward(float *x, const float *b, int64_t T, int64_t n) {
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t i = 0; i < n; i++) x[t * n + i] += b[i];
+}
+
+void lmc_residual_forward(float *x, const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+static void swiglu_scalar(float *out, const float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        out[i] = (g / (1.0f + expf(-g))) * up[i];
+    }
+}
+
+static void (*g_swiglu)(float *, const float *, const float *, int64_t) = swiglu_scalar;
+static pthread_once_t g_simd_once = PTHREAD_ONCE_INIT;
+static void pick_kernels(void);
+
+void lmc_swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
+    pthread_once(&g_simd_once, pick_kernels);
+    g_swiglu(out, gate, up, n);
+}
+
+static uint16_t g_gelu_table[1 << 16];
+static pthread_once_t g_gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void) {
+    const float sqrt_2_over_pi = 0.79788456080286535587989211986876f, coef_a = 0.044715f;
+    for (uint32_t i = 0; i < (1u << 16); i++) {
+        const float x = lmc_f16_to_f32((uint16_t)i);
+        const float y = 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * (1.0f + coef_a * x * x)));
+        g_gelu_table[i] = lmc_f32_to_f16(y);
+    }
+}
+
+void lmc_gelu_forward(float *out, const float *x, int64_t n) {
+    pthread_once(&g_gelu_once, gelu_table_init);
+    for (int64_t i = 0; i < n; i++) {
+        const float v = x[i];
+        if (v <= -10.0f)
+            out[i] = 0.0f;
+        else if (v >= 10.0f)
+            out[i] = v;
+        else
+            out[i] = lmc_f16_to_f32(g_gelu_table[lmc_f32_to_f16(v)]);
+    }
+}
+
+void lmc_softmax_forward(float *x, int64_t n) {
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (x[i] > max) max = x[i];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float e = expf(x[i] - max);
+        x[i] = e;
+        sum += (double)e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* ---- attention ------------------------------------------------------------------------ */
+
+static inline float dot_f32(const float *a, const float *b, int n) {
+    /* 8 partial sums: lets the compiler vectorize without reassociation flags */
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * b[i + j];
+    float s = 0.0f;
+    for (; i < n; i++) s += a[i] * b[i];
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static inline float dot_f16(const float *a, const uint16_t *b, int n) {
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += a[i + j] * lmc_f16_to_f32(b[i + j]);
+    float s = 0.0f;
+    for (; i < n; i++) s += a[i] * lmc_f16_to_f32(b[i]);
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static void scores_scalar(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
+                          bool vec_dot_order) {
+    (void)vec_dot_order;
+    for (int64_t j = 0; j < n_kv; j++)
+        s[j] = f16 ? dot_f16(q, (const uint16_t *)kc + j * stride, D) : dot_f32(q, (const float *)kc + j * stride, D);
+}
+
+/* s[n] = softmax(scale * s): max-subtracted, sum in double (as ggml_soft_max) */
+static void softmax_scalar(float *s, int64_t n, float scale) {
+    for (int64_t j = 0; j < n; j++) s[j] *= scale;
+    lmc_softmax_forward(s, n);
+}
+
+static void accum_scalar(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
+                         bool vec_dot_order, float *acc) {
+    (void)vec_dot_order;
+    (void)acc;
+    for (int d = 0; d < D; d++) out[d] = 0.0f;
+    for (int64_t j = 0; j < n_kv; j++) {
+        if (f16) {
+            const uint16_t *v = (const uint16_t *)vc + j * stride;
+            for (int d = 0; d < D; d++) out[d] += p[j] * lmc_f16_to_f32(v[d]);
+        } else {
+            const float *v = (const float *)vc + j * stride;
+            for (int d = 0; d < D; d++) out[d] += p[j] * v[d];
+        }
+    }
+}
+
+static void round_f16_scalar(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = lmc_f16_to_f32(lmc_f32_to_f16(x[i]));
+}
+
+/* The inner loops, chosen once: portable C or AVX2 (layers_avx2.c). */
+static void (*g_scores)(float *, const float *, const void *, bool, int64_t, int64_t, int, bool) = scores_scalar;
+static void (*g_softmax)(float *, int64_t, float) = softmax_scalar;
+static void (*g_round_f16)(float *, int64_t) = round_f16_scalar;
+static void (*g_accum)(float *, const float *, const void *, bool, int64_t, int64_t, int, bool, float *) = accum_scalar;
+
+static void pick_kernels(void) {
+#ifndef LMC_SCALAR_ONLY
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+        g_scores = lmc_attn_scores_avx2;
+        g_softmax = lmc_attn_softmax_avx2;
+        g_accum = lmc_attn_accum_avx2;
+        g_swiglu = lmc_swiglu_avx2;
+        g_round_f16 = lmc_round_f16_avx2;
+    }
+#endif
+}
+
+/* One (token, head) row of attention: out[D] from q[D] over n_kv cache rows. */
+static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
+    const int D = a->D, group = a->n_head / a->n_head_kv, kvh = h / group;
+    const int64_t Ckv = (int64_t)a->n_head_kv * D, HD = (int64_t)a->n_head * D;
+    const int64_t n_kv = a->pos0 + t + 1;
+    const float *q = a->q + t * HD + (int64_t)h * D;
+    float *out = a->out + t * HD + (int64_t)h * D;
+    const bool f16 = a->kv_type == LMC_TYPE_F16;
+    const size_t esz = f16 ? 2 : 4, head_off = (size_t)kvh * (size_t)D * esz;
+
+    float qh[1024]; /* D <= 1024 is checked at load */
+    if (f16) {      /* llama.cpp converts q to the F16 cache's type before the dot */
+        memcpy(qh, q, (size_t)D * sizeof(float));
+        g_round_f16(qh, D);
+        q = qh;
+    }
+    /* llama.cpp forms q.k with its tinyBLAS GEMM for several F16 queries and with
+     * vec_dot otherwise (an F32 query block is a strided view, one query is a GEMV),
+     * and p.V with tinyBLAS for several queries, vec_dot for one */
+    g_scores(s, q, (const uint8_t *)a->kc + head_off, f16, n_kv, Ckv, D, !(f16 && a->T > 1));
+    g_softmax(s, n_kv, a->scale);
+    if (f16) g_round_f16(s, n_kv); /* the weights meet an F16 V */
+    if (a->probs) {
+        float *p = a->probs + (t * a->n_head + h) * (a->pos0 + a->T);
+        memcpy(p, s, (size_t)n_kv * sizeof(float));
+        memset(p + n_kv, 0, (size_t)(a->pos0 + a->T - n_kv) * sizeof(float));
+    }
+    g_accum(out, s, (const uint8_t *)a->vc + head_off, f16, n_kv, Ckv, D, a->T == 1, s + a->pos0 + a->T);
+}
+
+static void attention_task(void *arg, int ith, int nth) {
+    const lmc_attn_args *a = arg;
+    const int64_t n_rows = a->T * a->n_head;
+    const int64_t per = (n_rows + nth - 1) / nth, r0 = per * ith, r1 = LMC_MIN(r0 + per, n_rows);
+    float *s = a->scratch + (int64_t)ith * a->scratch_stride;
+    for (int64_t r = r0; r < r1; r++) attend_row(a, r / a->n_head, (int)(r % a->n_head), s);
+}
+
+void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {
+    pthread_once(&g_simd_once, pick_kernels);
+    if (tp && lmc_threadpool_n_threads(tp) > 1 && a->T * a->n_head > 1)
+        lmc_threadpool_run(tp, attention_task, (void *)a);
+    else
+        attention_task((void *)a, 0, 1);
+}
+
+/* ---- weights --------------------------------------------------------------------------- */
+
+int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T, float *Y) {
+    const uint8_t *W = (const uint8_t *)w->data + (size_t)e * w->mat_bytes;
+    return lmc_matmul(tp, w->type, W, w->n_out, w->n_in, X, T, Y);
+}

@@ -1,0 +1,173 @@
+/* layers_avx2.c — hot loops of layers.c with AVX2/FMA/F16C (this file is compiled with
+ * those flags and only called when the CPU has them):
+ *   swiglu: silu(g) * u with llama.cpp's vectorized exp
+ *   attention: scores, softmax and weighted sum of V
+ * The order of every sum follows llama.cpp's AVX2 CPU code for the same op (ggml's
+ * vec_dot_f32 for q.k during prompt processing, llamafile's tinyBLAS for q.k of one
+ * token and for p.V, ggml_vec_soft_max_f32), so on an AVX2 machine the results match
+ * llama.cpp's bit for bit; elsewhere they differ by float rounding only.
+ *   scores: s[j] = q . k_j           over n_kv cache rows
+ *   accum:  out += sum_j p_j * v_j   over n_kv cache rows
+ * Cache rows are F32 or F16 (converted with vcvtph2ps). */
+#include "model-impl.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline __m256 load8(const void *p, bool f16, int64_t i) {
+    return f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i)))
+               : _mm256_loadu_ps((const float *)p + i);
+}
+
+static inline float load1(const void *p, bool f16, int64_t i) {
+    return f16 ? lmc_f16_to_f32(((const uint16_t *)p)[i]) : ((const float *)p)[i];
+}
+
+/* exp(x) as llama.cpp's AVX2 code computes it (ggml_v_expf: a polynomial after range
+ * reduction, max error ~1.5 ulp); the same operations give the same bits. */
+static inline __m256 v_expf(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+    const __m256i c = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(126), _CMP_GT_OQ));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_fmadd_ps(
+        _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    if (!_mm256_movemask_ps(_mm256_castsi256_ps(c))) return _mm256_fmadd_ps(j, k, k);
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256i d = _mm256_castps_si256(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.f), n), _mm256_set1_ps(192), _CMP_GT_OQ));
+    return _mm256_or_ps(
+        _mm256_and_ps(_mm256_castsi256_ps(d), _mm256_mul_ps(s1, s1)),
+        _mm256_andnot_ps(_mm256_castsi256_ps(d),
+                         _mm256_or_ps(_mm256_and_ps(_mm256_castsi256_ps(c), _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1)),
+                                      _mm256_andnot_ps(_mm256_castsi256_ps(c), _mm256_fmadd_ps(k, j, k)))));
+}
+
+void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 e = v_expf(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = (gate[i] / (1.0f + expf(-gate[i]))) * up[i];
+}
+
+/* ---- attention ------------------------------------------------------------------ */
+
+/* tinyBLAS's horizontal sum: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)) */
+static inline float hsum_tinyblas(__m256 v) { return hsum256(v); }
+
+/* ggml's GGML_F32x8_REDUCE of one vector: via two hadds */
+static inline float hsum_hadd(__m256 v) {
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
+void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
+                          bool vec_dot_order) {
+    const size_t esz = f16 ? 2 : 4;
+    for (int64_t j = 0; j < n_kv; j++) {
+        const void *k = (const uint8_t *)kc + (size_t)(j * stride) * esz;
+        if (vec_dot_order) { /* ggml_vec_dot_f32: 4 accumulators over steps of 32 */
+            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+            const int np = D & ~31;
+            for (int d = 0; d < np; d += 32)
+                for (int r = 0; r < 4; r++) a[r] = _mm256_fmadd_ps(load8(k, f16, d + 8 * r), _mm256_loadu_ps(q + d + 8 * r), a[r]);
+            a[0] = _mm256_add_ps(a[0], a[2]);
+            a[1] = _mm256_add_ps(a[1], a[3]);
+            a[0] = _mm256_add_ps(a[0], a[1]);
+            float t = hsum_hadd(a[0]);
+            for (int d = np; d < D; d++) t += q[d] * load1(k, f16, d);
+            s[j] = t;
+        } else { /* tinyBLAS: one accumulator over steps of 8 */
+            __m256 a = _mm256_setzero_ps();
+            int d = 0;
+            for (; d + 8 <= D; d += 8) a = _mm256_fmadd_ps(load8(k, f16, d), _mm256_loadu_ps(q + d), a);
+            float t = hsum_tinyblas(a);
+            for (; d < D; d++) t += q[d] * load1(k, f16, d);
+            s[j] = t;
+        }
+    }
+}
+
+void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
+    float max = -INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+        s[j] *= scale;
+        if (s[j] > max) max = s[j];
+    }
+    double sum = 0.0;
+    const __m256 vmax = _mm256_set1_ps(max);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 e = v_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmax));
+        _mm256_storeu_ps(s + j, e);
+        sum += (double)hsum_tinyblas(e);
+    }
+    if (j < n) { /* the tail as llama.cpp sees it: masked (-inf) lanes give 0 */
+        float tail[8];
+        for (int l = 0; l < 8; l++) tail[l] = j + l < n ? s[j + l] : -INFINITY;
+        const __m256 e = v_expf(_mm256_sub_ps(_mm256_loadu_ps(tail), vmax));
+        _mm256_storeu_ps(tail, e);
+        for (int l = 0; j + l < n; l++) s[j + l] = tail[l];
+        sum += (double)hsum_tinyblas(e);
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) s[i] *= inv;
+}
+
+void lmc_attn_accum_avx2(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
+                         bool vec_dot_order, float *acc) {
+    /* Partial sums per output d, as llama.cpp forms them: tinyBLAS keeps 8 lanes
+     * (j mod 8), vec_dot 4 vectors of 8 lanes over steps of 32 (j mod 32). acc holds
+     * [32][D] floats. Positions past n_kv are zero in llama.cpp's padded cache, so
+     * they add nothing and need no visit. */
+    const size_t esz = f16 ? 2 : 4;
+    const int P = vec_dot_order ? 32 : 8, D8 = D & ~7;
+    memset(acc, 0, (size_t)P * (size_t)D * sizeof(float));
+    for (int64_t j = 0; j < n_kv; j++) {
+        const void *v = (const uint8_t *)vc + (size_t)(j * stride) * esz;
+        float *a = acc + (size_t)(j % P) * (size_t)D;
+        const __m256 w = _mm256_set1_ps(p[j]);
+        for (int d = 0; d < D8; d += 8) _mm256_storeu_ps(a + d, _mm256_fmadd_ps(load8(v, f16, d), w, _mm256_loadu_ps(a + d)));
+        for (int d = D8; d < D; d++) a[d] = fmaf(load1(v, f16, d), p[j], a[d]);
+    }
+#define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
+    if (vec_dot_order) {
+        for (int d = 0; d < D; d++) {
+            float x[8];
+            for (int l = 0; l < 8; l++) x[l] = (A(l) + A(16 + l)) + (A(8 + l) + A(24 + l));
+            const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
+            out[d] = (t0 + t1) + (t2 + t3);
+        }
+    } else {
+        for (int d = 0; d < D; d++) out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
+    }
+#undef A
+}
+
+void lmc_round_f16_avx2(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) x[i] = lmc_f16_to_f32(lmc_f32_to_f16(x[i]));
+}

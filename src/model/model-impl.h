@@ -1,0 +1,221 @@
+/* model-impl.h — internals of the model area (src/model/): the bound weights, the KV
+ * cache, the context's activation buffers and the per-layer forward functions.
+ *
+ * Shape legend used in every comment of this area:
+ *   T   tokens in the current step (1 for decode, up to n_batch for prefill)
+ *   C   n_embd, the residual width           F   n_ff, the feed-forward width
+ *   H   query heads      Hkv  key/value heads      D   head_dim
+ *   Ckv = Hkv*D, the width of one K or V row   V   n_vocab
+ *   N   KV positions visible to a token (pos + 1)
+ *   E   experts          Eu   experts used per token
+ * Matrices are row-major, [rows][cols]; a GGUF weight with ne = [n_in, n_out] is
+ * [n_out][n_in] here (n_out rows of n_in elements). */
+#ifndef LMC_MODEL_IMPL_H
+#define LMC_MODEL_IMPL_H
+
+#include "lmc-impl.h"
+
+#include <string.h>
+
+/* ---- half precision conversions (round to nearest even, like F16C) ----------- */
+
+static inline float lmc_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
+    if (e == 0) {
+        float f = (float)m * 0x1p-24f; /* zero or subnormal: exact in float */
+        memcpy(&x, &f, 4);
+        x |= sign;
+    } else if (e == 31) {
+        x = sign | 0x7f800000u | (m << 13);
+    } else {
+        x = sign | ((e + 112) << 23) | (m << 13);
+    }
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+static inline uint16_t lmc_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return (uint16_t)(sign | (ax > 0x7f800000u ? 0x7e00 : 0x7c00));
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* rounds to >= 65520: inf */
+    if (ax >= 0x38800000u) {                                  /* normal half */
+        uint32_t h = (ax >> 13) - (112u << 10), r = ax & 0x1fff;
+        if (r > 0x1000 || (r == 0x1000 && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    uint32_t e = ax >> 23;                                    /* subnormal half or zero */
+    int shift = 126 - (int)e;
+    if (e == 0 || shift > 24) return (uint16_t)sign;
+    uint32_t m = (ax & 0x7fffff) | 0x800000, q = m >> shift, rem = m & ((1u << shift) - 1),
+             half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (q & 1))) q++;
+    return (uint16_t)(sign | q);
+}
+
+/* ---- weights ---------------------------------------------------------------- */
+
+/* A weight matrix (or stack of E matrices) as stored in the file. */
+typedef struct lmc_weight {
+    lmc_type type;
+    int64_t n_in;        /* ne[0]: elements per row                         */
+    int64_t n_out;       /* ne[1]: rows per matrix                          */
+    int64_t n_mat;       /* ne[2]: matrices (experts), 1 for a plain weight */
+    size_t row_bytes;
+    size_t mat_bytes;    /* n_out * row_bytes                               */
+    const void *data;    /* NULL when the tensor is absent                  */
+} lmc_weight;
+
+typedef struct lmc_layer {
+    const float *attn_norm, *attn_norm_b;          /* [C]                          */
+    lmc_weight wq, wk, wv;                          /* [H*D][C], [Ckv][C], [Ckv][C] */
+    const float *bq, *bk, *bv;                      /* [H*D], [Ckv], [Ckv] or NULL  */
+    lmc_weight wqkv;                                /* gpt2: [H*D + 2 Ckv][C]       */
+    const float *bqkv;
+    lmc_weight wo;                                  /* [C][H*D]                     */
+    const float *bo;                                /* [C] or NULL                  */
+    const float *ffn_norm, *ffn_norm_b;             /* [C]                          */
+    lmc_weight ffn_gate, ffn_up, ffn_down;          /* [F][C], [F][C], [C][F]       */
+    const float *ffn_gate_b, *ffn_up_b, *ffn_down_b;
+    lmc_weight ffn_gate_inp;                        /* MoE router [E][C]            */
+    lmc_weight ffn_gate_exps, ffn_up_exps;          /* E x [F][C]                   */
+    lmc_weight ffn_down_exps;                       /* E x [C][F]                   */
+} lmc_layer;
+
+struct lmc_model {
+    lmc_gguf *gguf;            /* owns the mapping every weight points into */
+    lmc_model_hparams hp;
+    lmc_weight tok_embd;       /* [V][C]                         */
+    lmc_weight pos_embd;       /* gpt2: [n_ctx_train][C]         */
+    lmc_weight output;         /* [V][C] (token_embd when tied)  */
+    const float *output_b;     /* [V] or NULL                    */
+    const float *output_norm, *output_norm_b; /* [C]             */
+    const float *rope_freqs;   /* [n_rot/2] or NULL (llama 3)    */
+    lmc_layer *layers;         /* [n_layer]                      */
+    void **owned;              /* 1-D tensors converted to F32   */
+    int n_owned;
+    int64_t n_params;
+};
+
+/* ---- KV cache (kv_cache.c) ----------------------------------------------------- */
+
+/* One contiguous K and one V array per layer, each [n_ctx][Ckv] of type F32 or F16. */
+typedef struct lmc_kv_cache {
+    lmc_type type;
+    int n_layer;
+    int64_t n_ctx, n_embd_kv;
+    size_t row_bytes;          /* bytes of one [Ckv] row      */
+    void *k, *v;               /* [n_layer][n_ctx][Ckv] each  */
+} lmc_kv_cache;
+
+int lmc_kv_cache_init(lmc_kv_cache *c, int n_layer, int64_t n_ctx, int64_t n_embd_kv, lmc_type type);
+void lmc_kv_cache_free(lmc_kv_cache *c);
+/* Writes T rows of K and V (each [T][Ckv] floats) at positions pos0..pos0+T-1. */
+void lmc_kv_cache_store(lmc_kv_cache *c, int layer, int64_t pos0, int64_t T, const float *k, const float *v);
+/* Start of a layer's K or V rows. */
+const void *lmc_kv_cache_k(const lmc_kv_cache *c, int layer);
+const void *lmc_kv_cache_v(const lmc_kv_cache *c, int layer);
+
+/* ---- per-layer forward functions (layers.c) ------------------------------------ */
+
+/* out[T][C] = x / sqrt(mean(x^2) + eps) * w. rstd[T] (may be NULL) keeps 1/rms for a
+ * backward pass. out may equal x. */
+void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
+                         float eps);
+/* out[T][C] = (x - mean) / sqrt(var + eps) * w + b (w, b may be NULL). mean[T], rstd[T]
+ * may be NULL. out may equal x. */
+void lmc_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *w,
+                           const float *b, int64_t T, int64_t C, float eps);
+/* x[T][n_head][D] rotated in place at positions pos[T]; only the first n_rot elements
+ * of each head rotate (pairs (2i, 2i+1) for NORM, (i, i + n_rot/2) for NEOX).
+ * freq_factors[n_rot/2] may be NULL. */
+void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D, int n_rot,
+                      lmc_rope_type type, float freq_base, float freq_scale, const float *freq_factors);
+/* x[T][n] += b[n] */
+void lmc_bias_forward(float *x, const float *b, int64_t T, int64_t n);
+/* x[n] += y[n] */
+void lmc_residual_forward(float *x, const float *y, int64_t n);
+/* out[n] = silu(gate) * up, silu(g) = g / (1 + exp(-g)). out may equal gate or up. */
+void lmc_swiglu_forward(float *out, const float *gate, const float *up, int64_t n);
+/* out[n] = gelu(x) (tanh form) evaluated the way llama.cpp's CPU backend does: x is
+ * rounded to F16 and looked up in a table of F16 results (x <= -10 -> 0, x >= 10 -> x). */
+void lmc_gelu_forward(float *out, const float *x, int64_t n);
+/* In place softmax of x[n] (max-subtracted, sum in double). */
+void lmc_softmax_forward(float *x, int64_t n);
+
+/* Causal self-attention of T new tokens over the KV cache.
+ *   q       [T][H*D]   queries (RoPE applied), token t sits at position pos0 + t
+ *   kc, vc  [n_ctx][Ckv] cache rows of type kv_type (F32 or F16), rows 0..pos0+T-1 filled
+ *   out     [T][H*D]   softmax(scale * q.k) . v per head; head h reads KV head h / (H/Hkv)
+ *   probs   [T][H][pos0+T] saved attention weights (0 where masked), or NULL
+ *   scratch [n_threads][scratch_stride] floats, scratch_stride >= pos0 + T + 32 D
+ * With an F16 cache, q and the weights are rounded to F16 before their dot products,
+ * as llama.cpp does when it multiplies by an F16 cache. */
+typedef struct lmc_attn_args {
+    float *out, *probs;
+    const float *q;
+    const void *kc, *vc;
+    lmc_type kv_type;
+    int64_t T, pos0;
+    int n_head, n_head_kv, D;
+    float scale;
+    float *scratch;
+    int64_t scratch_stride;  /* floats per thread in scratch (>= pos0 + T + 32 D) */
+} lmc_attn_args;
+void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
+#ifndef LMC_SCALAR_ONLY
+/* layers_avx2.c (see there): s[j] = q . k_j over n_kv cache rows stride elements apart
+ * (F16 when f16, else F32); in-place softmax of scale * s; out[D] = sum_j p[j] v_j. */
+void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
+                          bool vec_dot_order);
+void lmc_attn_softmax_avx2(float *s, int64_t n, float scale);
+void lmc_attn_accum_avx2(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
+                         bool vec_dot_order, float *acc);
+void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
+/* x[n] rounded to the nearest F16 value, kept as float */
+void lmc_round_f16_avx2(float *x, int64_t n);
+#endif
+
+/* Y[T][n_out] = X[T][n_in] . W^T for matrix e of w (0 for a plain weight). */
+int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T,
+                      float *Y);
+
+/* ---- the context ----------------------------------------------------------------- */
+
+struct lmc_context {
+    const lmc_model *model;
+    lmc_context_params params;
+    lmc_threadpool *tp;
+    lmc_kv_cache kv;
+    int64_t n_past;            /* tokens in the cache                       */
+    int64_t n_ubatch;          /* tokens per forward step (buffer capacity)  */
+    /* activations of one step, B = n_ubatch tokens */
+    float *x;                  /* [B][C]  residual stream                    */
+    float *xb;                 /* [B][C]  normalized input of a sub-layer    */
+    float *xb2;                /* [B][C]  sub-layer output                   */
+    float *q;                  /* [B][H*D]                                   */
+    float *k, *v;              /* [B][Ckv]                                   */
+    float *qkv;                /* gpt2: [B][H*D + 2 Ckv]                     */
+    float *att;                /* [B][H*D] attention output before wo        */
+    float *hb, *hb2;           /* [B][F]   gate and up (MoE: per-expert F)   */
+    float *router;             /* MoE: [B][E] router probabilities           */
+    int32_t *sel;              /* MoE: [B][Eu] chosen experts                */
+    float *selw;               /* MoE: [B][Eu] their normalized weights      */
+    float *xe;                 /* MoE: [B][C] inputs gathered for one expert  */
+    float *ye;                 /* MoE: [B][Eu][C] expert outputs per slot     */
+    int32_t *rows;             /* MoE: [B] token rows for one expert         */
+    float *scratch;            /* attention: [n_threads][n_ctx + 32 D]       */
+    int32_t *pos;              /* [B] positions                              */
+    float *block;              /* the one allocation all of the above live in */
+};
+
+/* forward.c: runs T <= n_ubatch tokens at positions n_past.. and writes logits for the
+ * last token (all_logits false) or for all T tokens into logits (may be NULL). */
+int lmc_forward_step(lmc_context *c, const int32_t *tokens, int64_t T, float *logits, bool all_logits);
+
+/* moe.c: out[T][C] = sum over the Eu best experts of weight * SwiGLU expert(x). */
+int lmc_moe_forward(lmc_context *c, const lmc_layer *L, const float *x, float *out, int64_t T);
+
+#endif /* LMC_MODEL_IMPL_H */
