@@ -7,7 +7,7 @@ set -euo pipefail
 APT_PKGS=(build-essential cmake pkg-config git ca-certificates python3 python3-pip unzip
           libpcre2-dev libcjson-dev libopenblas-dev libcurl4-openssl-dev libssl-dev
           clang libclang-rt-14-dev)
-PIP_PKGS=(gguf numpy sacrebleu kenlm tokenizers)
+PIP_PKGS=(gguf numpy sacrebleu kenlm tokenizers jinja2 safetensors)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -60,5 +60,6 @@ int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_bleu(int argc, char **argv);
 int cmd_ngram(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

@@ -14,6 +14,7 @@ static const cli_command g_commands[] = {
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
     {"bleu", cmd_bleu, "BLEU and chrF of a system output against references (sacreBLEU-compatible)"},
     {"ngram", cmd_ngram, "n-gram language models: train (ARPA), perplexity, generate"},
+    {"template", cmd_template, "render a chat template for a conversation (as transformers does)"},
     {"quantize", cmd_quantize, "write a quantized copy of a model (Q4_K_M, Q8_0, ... as llama-quantize)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
 };
