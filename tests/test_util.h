@@ -66,6 +66,27 @@ static inline const char *t_shared(const char *rel) {
     return buf[k];
 }
 
+/* The whole file at path, NUL-terminated, malloc'ed (free() it); NULL if it cannot be
+ * read. *len (if not NULL) gets its length. */
+static inline char *t_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = 0;
+    if (len) *len = (size_t)n;
+    return buf;
+}
+
 static inline int t_done(const char *name) {
     if (t_failures) {
         fprintf(stderr, "%s: %d of %d checks FAILED\n", name, t_failures, t_checks);

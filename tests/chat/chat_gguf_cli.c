@@ -8,23 +8,6 @@
 #include <cjson/cJSON.h>
 #include <sys/wait.h>
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    if (len) *len = (size_t)n;
-    return buf;
-}
-
 /* Runs a shell command and captures stdout; returns the exit status. */
 static int run_cmd(const char *cmd, char **out, size_t *len) {
     FILE *p = popen(cmd, "r");
@@ -44,10 +27,10 @@ static int run_cmd(const char *cmd, char **out, size_t *len) {
 
 int main(void) {
     const char *bin = getenv("LMC_BIN");
-    char *tmpl = slurp(t_shared("ref/chat/templates/chatml.jinja"), NULL);
+    char *tmpl = t_read_file(t_shared("ref/chat/templates/chatml.jinja"), NULL);
     size_t want_len;
-    char *want = slurp(t_shared("ref/chat/expected/chatml.multiturn.gen.txt"), &want_len);
-    char *convs = slurp(t_shared("ref/chat/conversations.json"), NULL);
+    char *want = t_read_file(t_shared("ref/chat/expected/chatml.multiturn.gen.txt"), &want_len);
+    char *convs = t_read_file(t_shared("ref/chat/conversations.json"), NULL);
     if (!tmpl || !want || !convs) {
         fprintf(stderr, "cannot read ref/chat under %s\n", t_shared_dir());
         return 1;

@@ -11,23 +11,6 @@
 
 #define CHAT_MIN(a, b) ((a) < (b) ? (a) : (b))
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    if (len) *len = (size_t)n;
-    return buf;
-}
-
 static char g_dir[4096];
 
 static char *ref_path(const char *rel) {
@@ -53,8 +36,8 @@ static void unescape(char *s) {
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL;
     snprintf(g_dir, sizeof g_dir, "%s/ref/chat", t_shared_dir());
-    char *tj = slurp(ref_path("templates.json"), NULL), *cj = slurp(ref_path("conversations.json"), NULL),
-         *tsv = slurp(ref_path("expected.tsv"), NULL);
+    char *tj = t_read_file(ref_path("templates.json"), NULL), *cj = t_read_file(ref_path("conversations.json"), NULL),
+         *tsv = t_read_file(ref_path("expected.tsv"), NULL);
     if (!tj || !cj || !tsv) {
         fprintf(stderr, "cannot read %s (templates.json, conversations.json, expected.tsv)\n", g_dir);
         return 1;
@@ -91,7 +74,7 @@ int main(int argc, char **argv) {
         char rel[600];
         snprintf(rel, sizeof rel, "templates/%s", file);
         size_t slen;
-        char *src = slurp(ref_path(rel), &slen);
+        char *src = t_read_file(ref_path(rel), &slen);
         CHECK_MSG(src != NULL, "cannot read %s", rel);
         if (!src) continue;
         lmc_chat_template *t = lmc_chat_template_init(src, slen);
@@ -123,7 +106,7 @@ int main(int argc, char **argv) {
         if (strcmp(f[3], "ok") == 0) {
             ok_rows++;
             size_t elen;
-            char *want = slurp(ref_path(f[4]), &elen);
+            char *want = t_read_file(ref_path(f[4]), &elen);
             CHECK_MSG(want != NULL, "cannot read %s", f[4]);
             CHECK_MSG(rc == LMC_OK, "%s %s %s: render failed: %s", f[0], f[1], f[2], lmc_last_error());
             if (rc == LMC_OK && want) {

@@ -18,23 +18,6 @@
 
 #include <cjson/cJSON.h>
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    if (len) *len = (size_t)n;
-    return buf;
-}
-
 static int32_t *int_array(const cJSON *a, int *n) {
     *n = cJSON_GetArraySize(a);
     int32_t *v = malloc(sizeof(int32_t) * (size_t)(*n ? *n : 1));
@@ -81,7 +64,7 @@ int main(int argc, char **argv) {
 
     char rel[512];
     snprintf(rel, sizeof rel, "ref/generation/%s.json", name);
-    char *json_text = read_file(t_shared(rel), NULL);
+    char *json_text = t_read_file(t_shared(rel), NULL);
     if (!json_text) {
         fprintf(stderr, "cannot read %s\n", t_shared(rel));
         return 1;
@@ -102,7 +85,7 @@ int main(int argc, char **argv) {
     snprintf(mrel, sizeof mrel, "models/%s", cJSON_GetObjectItem(j, "model_path")->valuestring);
     snprintf(rel, sizeof rel, "ref/generation/%s", cJSON_GetObjectItem(j, "logits_file")->valuestring);
     size_t ref_len;
-    float *ref = (float *)read_file(t_shared(rel), &ref_len);
+    float *ref = (float *)t_read_file(t_shared(rel), &ref_len);
     CHECK_MSG(ref && ref_len == (size_t)R * V * sizeof(float), "reference logits %s", t_shared(rel));
     if (!ref) return t_done(name);
 

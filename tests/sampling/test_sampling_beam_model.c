@@ -11,22 +11,6 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    if (b) b[n] = 0;
-    fclose(f);
-    return b;
-}
-
 static int read_ints(const cJSON *j, const char *key, int32_t *out, int cap) {
     const cJSON *a = cJSON_GetObjectItem(j, key);
     int n = 0;
@@ -63,7 +47,7 @@ static double teacher_logprob(const lmc_model *m, const int32_t *prompt, int np,
 }
 
 int main(void) {
-    char *js = slurp(t_shared("ref/generation/stories260K.once-upon-a-time.json"));
+    char *js = t_read_file(t_shared("ref/generation/stories260K.once-upon-a-time.json"), NULL);
     lmc_model *m = lmc_model_load(t_shared("models/stories260K.gguf"));
     CHECK_MSG(js && m, "need the shared model and reference (%s)", lmc_last_error());
     if (!js || !m) return t_done("test_sampling_beam_model");

@@ -13,23 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) b[sz] = 0;
-    *n = (size_t)sz;
-    return b;
-}
-
 static const char *path_of(const char *p) { return p[0] == '/' ? p : t_shared(p); }
 
 static void print_ids(const char *label, const int32_t *ids, int64_t n) {
@@ -60,7 +43,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     size_t ni, no;
-    char *inp = slurp(inp_path, &ni), *out = slurp(out_path, &no);
+    char *inp = t_read_file(inp_path, &ni), *out = t_read_file(out_path, &no);
     if (!inp || !out) {
         fprintf(stderr, "cannot read %s or %s\n", inp_path, out_path);
         return 1;
