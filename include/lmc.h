@@ -104,8 +104,8 @@ int lmc_type_from_name(const char *name);
 int64_t lmc_type_block_size(lmc_type t);
 /* Bytes per block, 0 for an unknown type. */
 size_t lmc_type_block_bytes(lmc_type t);
-/* Bytes of a row of n elements; 0 if the type is unknown or n is not a multiple of
- * the block size. */
+/* Bytes of a row of n elements; 0 if the type is unknown, n is not a multiple of
+ * the block size, or the size does not fit in size_t. */
 size_t lmc_type_row_bytes(lmc_type t, int64_t n);
 
 /* ======================================================================== */
@@ -1001,6 +1001,101 @@ const lmc_st_tensor *lmc_safetensors_find(const lmc_safetensors *st, const char 
 const char *lmc_safetensors_metadata(const lmc_safetensors *st, const char *key);
 /* Bytes per element of a safetensors dtype name, -1 if unknown. */
 int lmc_safetensors_dtype_size(const char *dtype);
+
+/* ======================================================================== */
+/* Evaluation: perplexity and benchmark tasks from spec files               */
+/* (owned by the eval area: src/eval/; specs in tasks/)                     */
+/* ======================================================================== */
+
+/* Perplexity of a text. Default: llama.cpp's llama-perplexity method — the text is
+ * tokenized once with BOS, cut into floor(n_tokens / n_ctx) chunks of n_ctx tokens,
+ * each chunk's first token replaced by BOS and run from an empty cache, and only the
+ * tokens after the first half of each chunk scored. stride > 0 gives the sliding
+ * window: windows of n_ctx tokens advance by stride and each token is scored exactly
+ * once (every token after the first), so word / byte perplexity and bits per byte
+ * (lm-evaluation-harness's definitions: exp(NLL / words), exp(NLL / bytes),
+ * NLL / bytes / ln 2) cover the whole text. */
+typedef struct lmc_ppl_params {
+    int32_t n_ctx;      /* tokens per chunk / window (default 512)                     */
+    int32_t n_batch;    /* tokens per forward step (default 512)                       */
+    int32_t stride;     /* 0: llama.cpp chunks; > 0: sliding window advancing by this  */
+    int32_t n_threads;  /* default 1                                                   */
+    lmc_type kv_type;   /* LMC_TYPE_F16 (default) or LMC_TYPE_F32                      */
+    int64_t max_chunks; /* 0: all                                                      */
+    /* Called after each chunk / window with the running estimate; may be NULL. */
+    void (*on_chunk)(void *user, int64_t i, int64_t n, double ppl);
+    void *user;
+} lmc_ppl_params;
+
+typedef struct lmc_ppl_result {
+    double ppl, ppl_err;     /* exp(mean NLL) and llama.cpp's +/- (PPL * stderr of NLL) */
+    double nll_sum;          /* nats, over the scored tokens                            */
+    int64_t n_tokens;        /* tokens of the text (BOS included)                       */
+    int64_t n_chunks;        /* chunks or windows evaluated                             */
+    int64_t n_scored;        /* tokens scored                                           */
+    bool covers_text;        /* every token after the first was scored (stride mode)    */
+    int64_t n_words, n_bytes;         /* of the text (words: whitespace-separated)      */
+    double word_ppl, byte_ppl, bits_per_byte; /* 0 unless covers_text                    */
+    double seconds;
+} lmc_ppl_result;
+
+lmc_ppl_params lmc_ppl_default_params(void);
+int lmc_perplexity(const lmc_model *m, const lmc_vocab *v, const char *text, size_t len,
+                   const lmc_ppl_params *p, lmc_ppl_result *out);
+
+/* A task: one spec file (see tasks/README.md for its keys) plus its data. Data paths
+ * in a spec are relative to the data folder: data_dir if given, else $LMC_DATA_DIR,
+ * else ../../shared/data relative to the spec file (a spec in the repository's tasks/
+ * then finds ../shared/data next to the repository); "./x" is relative to the spec.
+ * Errors name the file, the line and the field. */
+typedef struct lmc_task lmc_task;
+lmc_task *lmc_task_load(const char *spec_path, const char *data_dir);
+void lmc_task_free(lmc_task *t);
+const char *lmc_task_name(const lmc_task *t);
+/* "perplexity", "multiple_choice", "loglikelihood", "generate" */
+const char *lmc_task_type(const lmc_task *t);
+int64_t lmc_task_n_items(const lmc_task *t);
+
+typedef struct lmc_eval_params {
+    int64_t limit;      /* first N items (0: all)                                       */
+    int32_t shots;      /* few-shot examples (-1: the spec's)                           */
+    int32_t n_ctx;      /* context (0: min(model's, 2048))                              */
+    int32_t n_threads;
+    lmc_type kv_type;   /* LMC_TYPE_F16 (default) or LMC_TYPE_F32                       */
+    bool share_prefix;  /* keep a choice's shared context in the cache (default true)   */
+    lmc_progress_fn progress;  /* items done of total; may be NULL                     */
+    void *progress_user;
+} lmc_eval_params;
+
+#define LMC_EVAL_MAX_METRICS 8
+typedef struct lmc_eval_metric {
+    char name[32];      /* "acc", "acc_norm", "exact_match", "bleu", "ppl", ...         */
+    double value;       /* accuracies as fractions 0..1, BLEU 0..100                    */
+    double stderr_;     /* standard error of the mean (0 when not defined)              */
+} lmc_eval_metric;
+
+typedef struct lmc_eval_result {
+    char task[64];
+    char scoring[256];  /* how it was scored, e.g. "acc_norm: sum log p / bytes"         */
+    int64_t n_items;
+    int32_t shots;
+    lmc_eval_metric metrics[LMC_EVAL_MAX_METRICS];
+    int n_metrics;
+    char *details_json; /* JSON array, one object per item (malloc'ed)                  */
+    double seconds;
+    int64_t n_tokens;   /* tokens run through the model                                 */
+} lmc_eval_result;
+
+lmc_eval_params lmc_eval_default_params(void);
+int lmc_eval_run(const lmc_model *m, const lmc_vocab *v, const lmc_task *t, const lmc_eval_params *p,
+                 lmc_eval_result *out);
+void lmc_eval_result_free(lmc_eval_result *r);
+/* The results table (one row per metric), malloc'ed into *out. */
+int lmc_eval_report_table(const lmc_eval_result *r, size_t n, char **out);
+/* {"results": {task: {metric: value, metric_stderr: ...}}, "details": {task: [...]}}. */
+int lmc_eval_report_json(const lmc_eval_result *r, size_t n, const char *model_path, const char *path);
+
+/* @@EVAL@@ */
 
 /* @@CHAT@@ */
 

@@ -61,5 +61,7 @@ int cmd_chat(int argc, char **argv);
 int cmd_bleu(int argc, char **argv);
 int cmd_ngram(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

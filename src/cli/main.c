@@ -16,6 +16,8 @@ static const cli_command g_commands[] = {
     {"ngram", cmd_ngram, "n-gram language models: train (ARPA), perplexity, generate"},
     {"template", cmd_template, "render a chat template for a conversation (as transformers does)"},
     {"quantize", cmd_quantize, "write a quantized copy of a model (Q4_K_M, Q8_0, ... as llama-quantize)"},
+    {"perplexity", cmd_perplexity, "perplexity of a text file (llama-perplexity's method, or a sliding window)"},
+    {"eval", cmd_eval, "score a model on a benchmark task described by a spec file (tasks/)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
 };
 

@@ -76,5 +76,7 @@ size_t lmc_type_block_bytes(lmc_type t) {
 size_t lmc_type_row_bytes(lmc_type t, int64_t n) {
     const type_size *s = lookup(t);
     if (!s || n < 0 || n % s->block_size != 0) return 0;
-    return (size_t)(n / s->block_size) * s->block_bytes;
+    size_t bytes;
+    if (__builtin_mul_overflow((size_t)(n / s->block_size), s->block_bytes, &bytes)) return 0; /* too large */
+    return bytes;
 }
