@@ -937,72 +937,6 @@ int lmc_beam_search_model(lmc_context *c, const int32_t *prompt, int64_t n_promp
 /* @@SAMPLING@@ */
 
 /* ======================================================================== */
-/* Chat templates (owned by the chat area: src/chat/)                       */
-/* ======================================================================== */
-
-/* A parsed Hugging Face chat template: the Jinja subset that chat templates use,
- * rendered as transformers' apply_chat_template renders it (jinja2 with trim_blocks,
- * lstrip_blocks, loopcontrols; tojson, raise_exception, strftime_now). */
-typedef struct lmc_chat_template lmc_chat_template;
-
-/* Parses len bytes of template source. NULL + lmc_last_error() ("chat template: line L,
- * column C: ...") on a syntax error or an unsupported construct. */
-lmc_chat_template *lmc_chat_template_init(const char *src, size_t len);
-/* The template of a GGUF file: "tokenizer.chat_template", or "tokenizer.chat_template.NAME"
- * when name is not NULL. bos_token / eos_token / unk_token / pad_token are preset from
- * the file's vocabulary. NULL + LMC_ERR_NOT_FOUND when the file has none. */
-lmc_chat_template *lmc_chat_template_from_gguf(const lmc_gguf *g, const char *name);
-void lmc_chat_template_free(lmc_chat_template *t);
-/* The template source (NUL-terminated, as given). */
-const char *lmc_chat_template_source(const lmc_chat_template *t);
-
-typedef struct lmc_chat_params {
-    const char *messages_json; /* JSON array of {"role", "content", ...} (required)        */
-    const char *tools_json;    /* JSON array of tool definitions, or NULL (tools = none)     */
-    const char *vars_json;     /* JSON object of more variables (e.g. {"bos_token": "<s>",
-                                  "enable_thinking": false}), or NULL; overrides presets     */
-    bool add_generation_prompt;
-    const char *now;           /* "YYYY-MM-DDTHH:MM:SS" that strftime_now sees; NULL = now   */
-    size_t max_output;         /* bytes; 0 = 64 MiB                                           */
-} lmc_chat_params;
-
-lmc_chat_params lmc_chat_default_params(void);
-
-/* Renders the template. *out is malloc'ed, NUL-terminated (free() it); *out_len may be
- * NULL. Errors: LMC_ERR_INVALID_ARG for bad JSON input, LMC_ERR_FORMAT when the template
- * fails (raise_exception's message, or "line L, column C: ..." for a runtime error),
- * LMC_ERR_LIMIT when output, memory, nesting or step limits are hit. */
-int lmc_chat_render(const lmc_chat_template *t, const lmc_chat_params *p, char **out, size_t *out_len);
-
-/* ---- Hugging Face formats (src/hf/) ---------------------------------------- */
-
-/* A .safetensors file, mapped read-only; every header claim (dtype, shape, offsets, no
- * overlaps or holes, unique names) is checked at open. */
-typedef struct lmc_safetensors lmc_safetensors;
-
-#define LMC_ST_MAX_DIMS 8
-typedef struct lmc_st_tensor {
-    const char *name;
-    char dtype[12];       /* "F32", "F16", "BF16", "I64", ... as in the file */
-    int elem_size;        /* bytes per element */
-    int n_dims;
-    int64_t shape[LMC_ST_MAX_DIMS]; /* row-major: shape[n_dims-1] varies fastest */
-    uint64_t offset;      /* within the data buffer */
-    uint64_t n_bytes;
-    const void *data;     /* into the mapping; valid until close */
-} lmc_st_tensor;
-
-lmc_safetensors *lmc_safetensors_open(const char *path); /* NULL + lmc_last_error() */
-void lmc_safetensors_close(lmc_safetensors *st);
-int64_t lmc_safetensors_n_tensors(const lmc_safetensors *st);
-const lmc_st_tensor *lmc_safetensors_tensor(const lmc_safetensors *st, int64_t i); /* file order */
-const lmc_st_tensor *lmc_safetensors_find(const lmc_safetensors *st, const char *name);
-/* A "__metadata__" string value, or NULL. */
-const char *lmc_safetensors_metadata(const lmc_safetensors *st, const char *key);
-/* Bytes per element of a safetensors dtype name, -1 if unknown. */
-int lmc_safetensors_dtype_size(const char *dtype);
-
-/* ======================================================================== */
 /* Evaluation: perplexity and benchmark tasks from spec files               */
 /* (owned by the eval area: src/eval/; specs in tasks/)                     */
 /* ======================================================================== */
@@ -1096,6 +1030,72 @@ int lmc_eval_report_table(const lmc_eval_result *r, size_t n, char **out);
 int lmc_eval_report_json(const lmc_eval_result *r, size_t n, const char *model_path, const char *path);
 
 /* @@EVAL@@ */
+
+/* ======================================================================== */
+/* Chat templates (owned by the chat area: src/chat/)                       */
+/* ======================================================================== */
+
+/* A parsed Hugging Face chat template: the Jinja subset that chat templates use,
+ * rendered as transformers' apply_chat_template renders it (jinja2 with trim_blocks,
+ * lstrip_blocks, loopcontrols; tojson, raise_exception, strftime_now). */
+typedef struct lmc_chat_template lmc_chat_template;
+
+/* Parses len bytes of template source. NULL + lmc_last_error() ("chat template: line L,
+ * column C: ...") on a syntax error or an unsupported construct. */
+lmc_chat_template *lmc_chat_template_init(const char *src, size_t len);
+/* The template of a GGUF file: "tokenizer.chat_template", or "tokenizer.chat_template.NAME"
+ * when name is not NULL. bos_token / eos_token / unk_token / pad_token are preset from
+ * the file's vocabulary. NULL + LMC_ERR_NOT_FOUND when the file has none. */
+lmc_chat_template *lmc_chat_template_from_gguf(const lmc_gguf *g, const char *name);
+void lmc_chat_template_free(lmc_chat_template *t);
+/* The template source (NUL-terminated, as given). */
+const char *lmc_chat_template_source(const lmc_chat_template *t);
+
+typedef struct lmc_chat_params {
+    const char *messages_json; /* JSON array of {"role", "content", ...} (required)        */
+    const char *tools_json;    /* JSON array of tool definitions, or NULL (tools = none)     */
+    const char *vars_json;     /* JSON object of more variables (e.g. {"bos_token": "<s>",
+                                  "enable_thinking": false}), or NULL; overrides presets     */
+    bool add_generation_prompt;
+    const char *now;           /* "YYYY-MM-DDTHH:MM:SS" that strftime_now sees; NULL = now   */
+    size_t max_output;         /* bytes; 0 = 64 MiB                                           */
+} lmc_chat_params;
+
+lmc_chat_params lmc_chat_default_params(void);
+
+/* Renders the template. *out is malloc'ed, NUL-terminated (free() it); *out_len may be
+ * NULL. Errors: LMC_ERR_INVALID_ARG for bad JSON input, LMC_ERR_FORMAT when the template
+ * fails (raise_exception's message, or "line L, column C: ..." for a runtime error),
+ * LMC_ERR_LIMIT when output, memory, nesting or step limits are hit. */
+int lmc_chat_render(const lmc_chat_template *t, const lmc_chat_params *p, char **out, size_t *out_len);
+
+/* ---- Hugging Face formats (src/hf/) ---------------------------------------- */
+
+/* A .safetensors file, mapped read-only; every header claim (dtype, shape, offsets, no
+ * overlaps or holes, unique names) is checked at open. */
+typedef struct lmc_safetensors lmc_safetensors;
+
+#define LMC_ST_MAX_DIMS 8
+typedef struct lmc_st_tensor {
+    const char *name;
+    char dtype[12];       /* "F32", "F16", "BF16", "I64", ... as in the file */
+    int elem_size;        /* bytes per element */
+    int n_dims;
+    int64_t shape[LMC_ST_MAX_DIMS]; /* row-major: shape[n_dims-1] varies fastest */
+    uint64_t offset;      /* within the data buffer */
+    uint64_t n_bytes;
+    const void *data;     /* into the mapping; valid until close */
+} lmc_st_tensor;
+
+lmc_safetensors *lmc_safetensors_open(const char *path); /* NULL + lmc_last_error() */
+void lmc_safetensors_close(lmc_safetensors *st);
+int64_t lmc_safetensors_n_tensors(const lmc_safetensors *st);
+const lmc_st_tensor *lmc_safetensors_tensor(const lmc_safetensors *st, int64_t i); /* file order */
+const lmc_st_tensor *lmc_safetensors_find(const lmc_safetensors *st, const char *name);
+/* A "__metadata__" string value, or NULL. */
+const char *lmc_safetensors_metadata(const lmc_safetensors *st, const char *key);
+/* Bytes per element of a safetensors dtype name, -1 if unknown. */
+int lmc_safetensors_dtype_size(const char *dtype);
 
 /* @@CHAT@@ */
 
