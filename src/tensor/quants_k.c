@@ -94,21 +94,27 @@ void dequantize_row_q3_K_ref(const void *src, float *dst, int64_t n) {
     }
 }
 
+/* Q4_K and Q5_K share their 8 sub-blocks of 32 with 6-bit scales and mins:
+ * dst = d * scale * q - dmin * min. */
+static void scale_min_to_float(float d, float dmin, const uint8_t *scales, const int8_t *q, float *dst) {
+    for (int s = 0; s < 8; s++) {
+        uint8_t sc, m;
+        lmc_q4k_scale_min(s, scales, &sc, &m);
+        const float dl = d * (float)sc, ml = dmin * (float)m;
+        for (int l = 0; l < 32; l++) {
+            float p = dl * (float)q[32 * s + l];
+            dst[32 * s + l] = p - ml;
+        }
+    }
+}
+
 void dequantize_row_q4_K_ref(const void *src, float *dst, int64_t n) {
     const block_q4_K *x = src;
     int8_t q[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, dst += QK_K) {
         const float d = lmc_fp16_to_fp32(x[i].d), dmin = lmc_fp16_to_fp32(x[i].dmin);
         unpack_q4_K(&x[i], q);
-        for (int s = 0; s < 8; s++) {
-            uint8_t sc, m;
-            lmc_q4k_scale_min(s, x[i].scales, &sc, &m);
-            const float dl = d * (float)sc, ml = dmin * (float)m;
-            for (int l = 0; l < 32; l++) {
-                float p = dl * (float)q[32 * s + l];
-                dst[32 * s + l] = p - ml;
-            }
-        }
+        scale_min_to_float(d, dmin, x[i].scales, q, dst);
     }
 }
 
@@ -118,15 +124,7 @@ void dequantize_row_q5_K_ref(const void *src, float *dst, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, dst += QK_K) {
         const float d = lmc_fp16_to_fp32(x[i].d), dmin = lmc_fp16_to_fp32(x[i].dmin);
         unpack_q5_K(&x[i], q);
-        for (int s = 0; s < 8; s++) {
-            uint8_t sc, m;
-            lmc_q4k_scale_min(s, x[i].scales, &sc, &m);
-            const float dl = d * (float)sc, ml = dmin * (float)m;
-            for (int l = 0; l < 32; l++) {
-                float p = dl * (float)q[32 * s + l];
-                dst[32 * s + l] = p - ml;
-            }
-        }
+        scale_min_to_float(d, dmin, x[i].scales, q, dst);
     }
 }
 
