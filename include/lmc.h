@@ -1102,6 +1102,27 @@ int lmc_safetensors_dtype_size(const char *dtype);
 /* @@GGUF_EXTRA@@ */
 
 /* ======================================================================== */
+/* Hugging Face folders, conversion, tokenizer training                     */
+/* (owned by the hf area: src/hf/, src/tokenizer/train_*.c)                 */
+/* ======================================================================== */
+
+/* @@HF@@ */
+
+/* ======================================================================== */
+/* Serving engine: paged KV cache, prefix caching, continuous batching      */
+/* (owned by the engine area: src/engine/)                                  */
+/* ======================================================================== */
+
+/* @@ENGINE@@ */
+
+/* ======================================================================== */
+/* HTTP server (OpenAI-compatible API, web chat)                            */
+/* (owned by the server area: src/server/)                                  */
+/* ======================================================================== */
+
+/* @@SERVER@@ */
+
+/* ======================================================================== */
 /* Training: compute estimates (src/train/flops.c)                          */
 /* ======================================================================== */
 
@@ -1129,6 +1150,13 @@ int lmc_flops_training(const lmc_flops_params *p, lmc_flops_result *r);
 int lmc_flops_chinchilla(double budget, double tokens_per_param, double *n_params, double *n_tokens);
 
 /* @@TRAIN@@ */
+
+/* ======================================================================== */
+/* Pretraining runs: token shards, the training loop, checkpoints           */
+/* (owned by the pretrain area: src/train/data_*.c, run_*.c, ckpt_*.c)      */
+/* ======================================================================== */
+
+/* @@PRETRAIN@@ */
 
 #ifdef __cplusplus
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what lmc needs to build and test on Debian/Ubuntu: a C toolchain, CMake,
-# the libraries lmc links (PCRE2, cJSON, OpenBLAS, libcurl, OpenSSL) and the Python
+# the libraries lmc links (PCRE2, cJSON, OpenBLAS, libcurl, OpenSSL, libmicrohttpd) and the Python
 # packages that the tests use as independent references. Safe to run again.
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config git ca-certificates python3 python3-pip unzip
-          libpcre2-dev libcjson-dev libopenblas-dev libcurl4-openssl-dev libssl-dev
+          libpcre2-dev libcjson-dev libopenblas-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
           clang libclang-rt-14-dev)
 PIP_PKGS=(gguf numpy sacrebleu kenlm tokenizers jinja2 safetensors)
 
