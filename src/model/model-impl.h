@@ -99,6 +99,13 @@ struct lmc_model {
     int64_t n_params;
 };
 
+/* ---- sliding-window attention (swa.c) ------------------------------------------- */
+
+/* How far back layer il attends: a query at position p sees keys at positions
+ * p-W+1 .. p for a window of W tokens; 0 means every earlier position (full attention).
+ * Every attention implementation (the context's and the engine's) asks this. */
+int32_t lmc_model_layer_window(const lmc_model *m, int il);
+
 /* ---- KV cache (kv_cache.c) ----------------------------------------------------- */
 
 /* One contiguous K and one V array per layer, each [n_ctx][Ckv] of type F32 or F16. */
