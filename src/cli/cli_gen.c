@@ -83,6 +83,12 @@ int cli_session_open(const cli_gen_opts *o, cli_session *s) {
         cli_session_close(s);
         return CLI_ERR;
     }
+    s->detok = lmc_detok_init(s->vocab, false);
+    if (!s->detok) {
+        cli_lib_error();
+        cli_session_close(s);
+        return CLI_ERR;
+    }
     lmc_context_params cp = lmc_context_default_params();
     cp.n_ctx = (int32_t)(o->n_ctx ? o->n_ctx : (hp->n_ctx_train < DEFAULT_MAX_CTX ? hp->n_ctx_train : DEFAULT_MAX_CTX));
     cp.n_batch = (int32_t)o->n_batch;
@@ -111,6 +117,7 @@ int cli_session_open(const cli_gen_opts *o, cli_session *s) {
 
 void cli_session_close(cli_session *s) {
     lmc_sampler_free(s->sampler);
+    lmc_detok_free(s->detok);
     lmc_context_free(s->ctx);
     lmc_vocab_free(s->vocab);
     lmc_model_free(s->model);
@@ -206,10 +213,17 @@ int cli_tokenize(const cli_session *s, const char *text, size_t len, bool add_sp
     return CLI_OK;
 }
 
-void cli_print_piece(const cli_session *s, FILE *f, int32_t tok, bool special) {
-    char buf[256];
-    int n = lmc_token_to_piece(s->vocab, tok, special, buf, sizeof buf);
-    if (n > 0) fwrite(buf, 1, (size_t)n, f);
+void cli_print_piece(cli_session *s, FILE *f, int32_t tok) {
+    const char *text;
+    size_t len;
+    if (lmc_detok_push(s->detok, tok, &text, &len) == LMC_OK && len) fwrite(text, 1, len, f);
+}
+
+void cli_print_flush(cli_session *s, FILE *f) {
+    const char *text;
+    size_t len;
+    if (lmc_detok_flush(s->detok, &text, &len) == LMC_OK && len) fwrite(text, 1, len, f);
+    lmc_detok_reset(s->detok);
 }
 
 void cli_print_speed(const lmc_gen_stats *st) {

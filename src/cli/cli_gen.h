@@ -31,6 +31,7 @@ typedef struct cli_session {
     lmc_vocab *vocab;
     lmc_context *ctx;
     lmc_sampler *sampler;     /* NULL for greedy                          */
+    lmc_detok *detok;         /* generated text, whole UTF-8 characters   */
     int32_t n_vocab;
 } cli_session;
 
@@ -48,7 +49,10 @@ bool cli_utf8_valid(const char *s, size_t n, size_t *bad);
 int cli_tokenize(const cli_session *s, const char *text, size_t len, bool add_special, bool parse_special,
                  int32_t **ids, int64_t *n);
 /* Writes the text of one token to f (special tokens as text when special). */
-void cli_print_piece(const cli_session *s, FILE *f, int32_t tok, bool special);
+/* Prints a generated token through the session's streaming detokenizer, so a character
+ * split across byte tokens is never written in halves; cli_print_flush ends a stream. */
+void cli_print_piece(cli_session *s, FILE *f, int32_t tok);
+void cli_print_flush(cli_session *s, FILE *f);
 /* "prompt: N tokens in X ms (Y tok/s), generation: ..." to stderr. */
 void cli_print_speed(const lmc_gen_stats *st);
 

@@ -151,26 +151,31 @@ static int piece(const cli_session *s, int32_t tok, char *buf, size_t cap) {
     return n > 0 ? n : 0;
 }
 
-bool cli_sampling_emit(cli_sampling_opts *so, const cli_session *s, int32_t tok, FILE *f) {
-    char buf[256];
-    int n = piece(s, tok, buf, sizeof buf);
+bool cli_sampling_emit(cli_sampling_opts *so, cli_session *s, int32_t tok, FILE *f) {
     if (!so->stop) {
-        fwrite(buf, 1, (size_t)n, f);
+        cli_print_piece(s, f, tok);
         return true;
     }
+    /* Whole characters only (lmc_detok), so stop strings and the terminal never see
+     * half of a character that spans byte tokens. */
+    const char *text = "";
+    size_t n = 0;
+    if (lmc_detok_push(s->detok, tok, &text, &n) != LMC_OK) n = 0;
     const char *out;
     size_t len;
-    lmc_stop_reason r = lmc_stop_push(so->stop, tok, buf, (size_t)n, &out, &len);
+    lmc_stop_reason r = lmc_stop_push(so->stop, tok, text, n, &out, &len);
     fwrite(out, 1, len, f);
     return r == LMC_STOP_NONE;
 }
 
-void cli_sampling_finish(cli_sampling_opts *so, FILE *f) {
-    if (!so->stop) return;
-    const char *out;
-    size_t len;
-    lmc_stop_flush(so->stop, &out, &len);
-    fwrite(out, 1, len, f);
+void cli_sampling_finish(cli_sampling_opts *so, cli_session *s, FILE *f) {
+    if (so->stop) {
+        const char *out;
+        size_t len;
+        lmc_stop_flush(so->stop, &out, &len);
+        fwrite(out, 1, len, f);
+    }
+    cli_print_flush(s, f);
 }
 
 /* Prints a hypothesis: ids, or its text cut at the first stop string. */

@@ -38,9 +38,9 @@ int cli_sampling_setup(const char *cmd, cli_sampling_opts *so, const cli_gen_opt
                        const int32_t *prompt, int64_t n_prompt);
 /* Prints the text of tok unless it completes a stop string (returns false: stop);
  * text that may begin a stop string waits for the next token. */
-bool cli_sampling_emit(cli_sampling_opts *so, const cli_session *s, int32_t tok, FILE *f);
+bool cli_sampling_emit(cli_sampling_opts *so, cli_session *s, int32_t tok, FILE *f);
 /* Prints text still held back (generation ended without a stop string). */
-void cli_sampling_finish(cli_sampling_opts *so, FILE *f);
+void cli_sampling_finish(cli_sampling_opts *so, cli_session *s, FILE *f);
 /* --beam: runs beam search from the prompt and prints the best hypothesis (or, with
  * --n-best K > 1, K hypotheses with their scores). CLI_OK or CLI_ERR. */
 int cli_sampling_beam_run(cli_sampling_opts *so, cli_session *s, const int32_t *prompt, int64_t n_prompt,

@@ -78,7 +78,7 @@ static bool on_token(int32_t tok, void *user) {
         c->n_text += (size_t)n;
         c->text[c->n_text] = 0;
     }
-    cli_print_piece(c->s, stdout, tok, false);
+    cli_print_piece(c->s, stdout, tok);
     fflush(stdout);
     return true;
 }
@@ -248,6 +248,7 @@ int cmd_chat(int argc, char **argv) {
         st.ended = false;
         lmc_gen_stats gs;
         int e = lmc_generate(s.ctx, ids + keep, n - keep, o.n_predict, cli_pick, &s, on_token, &st, &gs);
+        cli_print_flush(&s, stdout);
         if (e != LMC_OK || st.oom) {
             free(ids);
             rc = st.oom ? cli_error("out of memory") : cli_lib_error();

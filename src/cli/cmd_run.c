@@ -110,7 +110,7 @@ int cmd_run(int argc, char **argv) {
         if (lmc_generate(s.ctx, ids, n_ids, o.n_predict, cli_pick, &s, on_token, &r, &st) != LMC_OK) {
             rc = cli_lib_error();
         } else {
-            cli_sampling_finish(&so, stdout);
+            cli_sampling_finish(&so, &s, stdout);
             if (r.ids || r.n_out) putchar('\n');
             fflush(stdout);
             if (st.ctx_full) fprintf(stderr, "lmc: stopped: the context of %lld tokens is full\n", (long long)n_ctx);
