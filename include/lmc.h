@@ -662,6 +662,9 @@ typedef struct lmc_model_hparams {
     float rope_freq_base, rope_freq_scale;
     float norm_eps;                       /* RMSNorm (llama, qwen2) or LayerNorm (gpt2)   */
     bool tied_output;                     /* no output.weight: logits use token_embd      */
+    int32_t n_swa;                        /* sliding window in tokens (0 = none): a query at
+                                           * position p sees keys p-n_swa+1 .. p             */
+    int32_t n_swa_layers;                 /* layers that use the window (the rest: full)   */
 } lmc_model_hparams;
 
 const char *lmc_arch_name(lmc_arch a);
@@ -681,6 +684,12 @@ typedef struct lmc_context_params {
     int32_t n_batch;   /* tokens per forward step when a prompt is split (default 512)  */
     int32_t n_threads; /* >= 1 (default 1)                                               */
     lmc_type kv_type;  /* LMC_TYPE_F32 or LMC_TYPE_F16 (default)                         */
+    bool flash_attn;   /* reproduce llama.cpp's CPU flash-attention numerics with an F16
+                          cache (its default, -fa on): q and the weights stay F32 in its
+                          tiled prefill kernel (>= 64 queries, head size % 16 == 0, as
+                          built for AVX-512), and otherwise q is F16 and the output is
+                          accumulated in F16 with an online softmax. Off: llama.cpp's
+                          -fa off numerics (default)                                   */
 } lmc_context_params;
 
 lmc_context_params lmc_context_default_params(void);
@@ -955,6 +964,7 @@ typedef struct lmc_ppl_params {
     int32_t stride;     /* 0: llama.cpp chunks; > 0: sliding window advancing by this  */
     int32_t n_threads;  /* default 1                                                   */
     lmc_type kv_type;   /* LMC_TYPE_F16 (default) or LMC_TYPE_F32                      */
+    bool flash_attn;    /* lmc_context_params.flash_attn (llama.cpp's -fa on)          */
     int64_t max_chunks; /* 0: all                                                      */
     /* Called after each chunk / window with the running estimate; may be NULL. */
     void (*on_chunk)(void *user, int64_t i, int64_t n, double ppl);

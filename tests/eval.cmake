@@ -6,10 +6,8 @@ set(EVAL_TESTS ${CMAKE_CURRENT_LIST_DIR}/eval)
 
 # f32-attn rows: KV cache F32, the same numerics as llama.cpp -fa off -ctk f32 -ctv f32.
 lmc_add_test(ppl_vs_llamacpp_f32 ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.py f32-attn TIMEOUT 300)
-# The "default" rows (llama.cpp's defaults: flash attention, F16 KV) are not a ctest yet:
-# 3 of 11 miss 0.1 % (0.14-0.20 %) because lmc's attention does not reproduce llama.cpp's
-# flash-attention F16 rounding. Run by hand (LMC_BIN, LMC_SHARED_DIR set):
-#   python3 tests/eval/ppl_vs_llamacpp.py default
+# default rows: llama.cpp's defaults (flash attention on, F16 KV) = lmc -fa on --kv-type f16.
+lmc_add_test(ppl_vs_llamacpp_default ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.py default TIMEOUT 300)
 # New tasks (multiple choice, loglikelihood, generate, BLEU) from spec files alone.
 lmc_add_test(eval_vs_llamacpp_logits ARGS python3 ${EVAL_TESTS}/eval_vs_llamacpp_logits.py TIMEOUT 120)
 # Bad specs and mismatched data: errors name file, line and field; answer extraction.

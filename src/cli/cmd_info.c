@@ -39,6 +39,7 @@ static const char *HPARAMS[][2] = {
     {"RoPE base", "rope.freq_base"},
     {"RoPE scaling", "rope.scaling.type"},
     {"sliding window", "attention.sliding_window"},
+    {"window pattern", "attention.sliding_window_pattern"},
     {"experts", "expert_count"},
     {"experts per token", "expert_used_count"},
     {"vocab size", "vocab_size"},

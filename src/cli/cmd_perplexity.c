@@ -24,6 +24,8 @@ static const char *PPL_HELP =
     "  --chunks N     evaluate at most N chunks / windows\n"
     "  -t N           threads (default 1)\n"
     "  --kv-type T    KV cache f16 (default) or f32 (llama.cpp's -fa off -ctk f32 -ctv f32)\n"
+    "  -fa on|off     with the f16 cache, reproduce llama.cpp's flash-attention numerics\n"
+    "                 (its default on CPU) instead of its -fa off numerics (default off)\n"
     "\n"
     "example:\n"
     "  lmc perplexity -m stories260K.gguf -f ../shared/ref/ppl/wiki16k.txt -c 128 --kv-type f32\n";
@@ -82,6 +84,12 @@ int cmd_perplexity(int argc, char **argv) {
             if (!(rc = cli_int("perplexity", argc, argv, &i, 1, 1LL << 40, &n))) p.max_chunks = n;
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (!(rc = cli_int("perplexity", argc, argv, &i, 1, 1024, &n))) p.n_threads = (int32_t)n;
+        } else if (!strcmp(a, "-fa") || !strcmp(a, "--flash-attn")) {
+            if (!(rc = cli_value("perplexity", argc, argv, &i, &s))) {
+                if (!strcmp(s, "on") || !strcmp(s, "1")) p.flash_attn = true;
+                else if (!strcmp(s, "off") || !strcmp(s, "0")) p.flash_attn = false;
+                else rc = cli_usage_error("perplexity", "-fa must be on or off, got '%s'", s);
+            }
         } else if (!strcmp(a, "--kv-type")) {
             if (!(rc = cli_value("perplexity", argc, argv, &i, &s))) {
                 if (!strcmp(s, "f16") || !strcmp(s, "F16")) p.kv_type = LMC_TYPE_F16;

@@ -22,12 +22,16 @@ typedef struct eval_scorer {
     bool share_prefix;
     int32_t *cached;    /* tokens now in the cache, [n_cached] */
     int64_t n_cached;
-    float *logits;      /* [EVAL_LOGIT_ROWS][n_vocab] */
+    float *logits;      /* [logit_rows][n_vocab] */
+    int64_t logit_rows;
+    bool one_step;      /* flash attention: context + continuation in one forward step,
+                           as llama-perplexity runs a chunk as one batch (its attention
+                           kernel depends on the batch size) */
     int64_t n_tokens;   /* tokens run through the model (for throughput) */
 } eval_scorer;
 
 int eval_scorer_init(eval_scorer *s, const lmc_model *m, const lmc_vocab *v, int64_t n_ctx, int32_t n_batch,
-                     int32_t n_threads, lmc_type kv_type, bool share_prefix);
+                     int32_t n_threads, lmc_type kv_type, bool flash_attn, bool share_prefix);
 void eval_scorer_free(eval_scorer *s);
 /* log p(cont | ctx) summed over cont's tokens (n_ctx >= 1, n_cont >= 1); *greedy: every
  * continuation token was the argmax. The context is cut from the left when both do

@@ -188,7 +188,7 @@ int lmc_eval_run(const lmc_model *m, const lmc_vocab *v, const lmc_task *t, cons
     } else {
         int64_t n_ctx = p.n_ctx > 0 ? p.n_ctx : LMC_MIN(lmc_model_get_hparams(m)->n_ctx_train, 2048);
         eval_scorer s;
-        rc = eval_scorer_init(&s, m, v, n_ctx, 512, p.n_threads, p.kv_type, p.share_prefix);
+        rc = eval_scorer_init(&s, m, v, n_ctx, 512, p.n_threads, p.kv_type, false, p.share_prefix);
         if (rc) return rc;
         p.shots = r->shots;
         if (t->type == EVAL_MULTIPLE_CHOICE) rc = eval_run_mc(&s, t, &p, r);

@@ -52,7 +52,7 @@ int lmc_perplexity(const lmc_model *m, const lmc_vocab *v, const char *text, siz
     out->n_words = count_words(text, len);
 
     eval_scorer s;
-    rc = eval_scorer_init(&s, m, v, C, p.n_batch, p.n_threads, p.kv_type, false);
+    rc = eval_scorer_init(&s, m, v, C, p.n_batch, p.n_threads, p.kv_type, p.flash_attn, false);
     if (rc) {
         free(tok);
         return rc;

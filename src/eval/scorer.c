@@ -14,13 +14,14 @@
 #define EVAL_LOGIT_ROWS 64 /* rows of logits fetched per lmc_decode call */
 
 int eval_scorer_init(eval_scorer *s, const lmc_model *m, const lmc_vocab *v, int64_t n_ctx, int32_t n_batch,
-                     int32_t n_threads, lmc_type kv_type, bool share_prefix) {
+                     int32_t n_threads, lmc_type kv_type, bool flash_attn, bool share_prefix) {
     memset(s, 0, sizeof *s);
     lmc_context_params cp = lmc_context_default_params();
     cp.n_ctx = (int32_t)n_ctx;
     if (n_batch > 0) cp.n_batch = n_batch;
     cp.n_threads = n_threads > 0 ? n_threads : 1;
     cp.kv_type = kv_type;
+    cp.flash_attn = flash_attn;
     s->ctx = lmc_context_init(m, cp);
     if (!s->ctx) return LMC_ERR_INVALID_ARG;
     s->model = m;
@@ -29,7 +30,9 @@ int eval_scorer_init(eval_scorer *s, const lmc_model *m, const lmc_vocab *v, int
     s->n_ctx = lmc_context_n_ctx(s->ctx);
     s->share_prefix = share_prefix;
     s->cached = malloc((size_t)s->n_ctx * sizeof(int32_t));
-    s->logits = malloc((size_t)EVAL_LOGIT_ROWS * (size_t)s->n_vocab * sizeof(float));
+    s->one_step = flash_attn;
+    s->logit_rows = flash_attn ? s->n_ctx : EVAL_LOGIT_ROWS;
+    s->logits = malloc((size_t)s->logit_rows * (size_t)s->n_vocab * sizeof(float));
     if (!s->cached || !s->logits) {
         eval_scorer_free(s);
         return lmc_set_error(LMC_ERR_NOMEM, "eval: out of memory for the scorer");
@@ -93,17 +96,24 @@ int eval_score(eval_scorer *s, const int32_t *ctx, int64_t n_ctx, const int32_t 
     const int64_t first = nc - 1; /* logits of position first score cont[0] */
     int64_t pos = reuse_prefix(s, seq, L - 1, first);
     int rc = LMC_OK;
-    if (pos < first) rc = run(s, seq + pos, first - pos, NULL);
-    pos = first;
+    int64_t r0 = 0; /* logits row of position pos */
+    if (s->one_step) {
+        r0 = first - pos;
+    } else {
+        if (pos < first) rc = run(s, seq + pos, first - pos, NULL);
+        pos = first;
+    }
     double lp = 0;
     bool all_greedy = true;
     const int64_t V = s->n_vocab;
-    while (!rc && pos < L - 1) {
-        int64_t k = LMC_MIN(EVAL_LOGIT_ROWS, L - 1 - pos);
+    while (!rc && pos + r0 < L - 1) {
+        int64_t k = s->one_step ? L - 1 - pos : LMC_MIN(EVAL_LOGIT_ROWS, L - 1 - pos);
         rc = run(s, seq + pos, k, s->logits);
+        pos += r0;
+        k -= r0;
         for (int64_t r = 0; !rc && r < k; r++) {
             /* log_softmax(row)[tok] = row[tok] - max - log(sum exp(row - max)) */
-            const float *row = s->logits + r * V;
+            const float *row = s->logits + (r0 + r) * V;
             int32_t tok = seq[pos + r + 1];
             int32_t am = lmc_argmax(row, V);
             double mx = row[am], sum = 0;
@@ -114,6 +124,7 @@ int eval_score(eval_scorer *s, const int32_t *ctx, int64_t n_ctx, const int32_t 
             if (am != tok) all_greedy = false;
         }
         pos += k;
+        r0 = 0;
     }
     free(seq);
     if (rc) return rc;

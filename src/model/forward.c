@@ -41,6 +41,8 @@ static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T
         .out = c->att, .probs = NULL, .q = c->q,
         .kc = lmc_kv_cache_k(&c->kv, il), .vc = lmc_kv_cache_v(&c->kv, il), .kv_type = c->kv.type,
         .T = T, .pos0 = pos0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
+        .window = lmc_model_layer_window(c->model, il),
+        .flash = c->params.flash_attn && c->kv.type == LMC_TYPE_F16,
         .scale = 1.0f / sqrtf((float)hp->head_dim),
         .scratch = c->scratch, .scratch_stride = c->kv.n_ctx + 32 * (int64_t)hp->head_dim,
     };

@@ -234,18 +234,60 @@ static void pick_kernels(void) {
 #endif
 }
 
+/* llama.cpp's CPU flash attention for one (query, head) when it does not tile: q is
+ * rounded to F16, each q.k is an F16 dot product, and the output is accumulated in
+ * F16 with an online softmax (rescaled whenever the running maximum grows). Short
+ * heads go through ggml's scalar tails (products summed in double, every F16 update
+ * rounded); longer ones are summed here in the same element order. */
+static void attend_row_flash_f16(const float *q, const uint16_t *kc, const uint16_t *vc, int64_t n_kv,
+                                 int64_t stride, int D, float scale, float *out) {
+    uint16_t qh[1024], acc[1024];
+    for (int d = 0; d < D; d++) qh[d] = lmc_f32_to_f16(q[d]), acc[d] = 0;
+    float M = -INFINITY, S = 0.0f;
+    for (int64_t j = 0; j < n_kv; j++) {
+        const uint16_t *k = kc + j * stride, *v = vc + j * stride;
+        double dot = 0.0;
+        for (int d = 0; d < D; d++) dot += (double)(lmc_f16_to_f32(qh[d]) * lmc_f16_to_f32(k[d]));
+        const float sc = (float)dot * scale;
+        float ms = 1.0f, vs = 1.0f;
+        if (sc > M) {
+            const float Mold = M;
+            M = sc;
+            ms = expf(Mold - M);
+            for (int d = 0; d < D; d++) acc[d] = lmc_f32_to_f16(lmc_f16_to_f32(acc[d]) * ms);
+        } else {
+            vs = expf(sc - M);
+        }
+        for (int d = 0; d < D; d++) acc[d] = lmc_f32_to_f16(lmc_f16_to_f32(acc[d]) + lmc_f16_to_f32(v[d]) * vs);
+        S = S * ms + vs;
+    }
+    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    for (int d = 0; d < D; d++) out[d] = lmc_f16_to_f32(acc[d]) * inv;
+}
+
 /* One (token, head) row of attention: out[D] from q[D] over n_kv cache rows. */
 static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     const int D = a->D, group = a->n_head / a->n_head_kv, kvh = h / group;
     const int64_t Ckv = (int64_t)a->n_head_kv * D, HD = (int64_t)a->n_head * D;
-    const int64_t n_kv = a->pos0 + t + 1;
+    /* sliding window: the query at position p sees keys first..p only */
+    const int64_t pos = a->pos0 + t;
+    const int64_t first = a->window > 0 && pos + 1 > a->window ? pos + 1 - a->window : 0;
+    const int64_t n_kv = pos + 1 - first;
     const float *q = a->q + t * HD + (int64_t)h * D;
     float *out = a->out + t * HD + (int64_t)h * D;
     const bool f16 = a->kv_type == LMC_TYPE_F16;
-    const size_t esz = f16 ? 2 : 4, head_off = (size_t)kvh * (size_t)D * esz;
+    const size_t esz = f16 ? 2 : 4, head_off = ((size_t)first * (size_t)Ckv + (size_t)kvh * (size_t)D) * esz;
 
+    /* flash attention: llama.cpp tiles >= 64 queries when the head size is a multiple
+     * of the SIMD width (16 floats on AVX-512) and then works in F32 throughout */
+    const bool flash = a->flash && f16, tiled = flash && a->T >= 64 && D % 16 == 0;
+    if (flash && !tiled && !a->probs) {
+        attend_row_flash_f16(q, (const uint16_t *)((const uint8_t *)a->kc + head_off),
+                             (const uint16_t *)((const uint8_t *)a->vc + head_off), n_kv, Ckv, D, a->scale, out);
+        return;
+    }
     float qh[1024]; /* D <= 1024 is checked at load */
-    if (f16) {      /* llama.cpp converts q to the F16 cache's type before the dot */
+    if (f16 && !tiled) { /* llama.cpp converts q to the F16 cache's type before the dot */
         memcpy(qh, q, (size_t)D * sizeof(float));
         g_round_f16(qh, D);
         q = qh;
@@ -255,11 +297,12 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
      * and p.V with tinyBLAS for several queries, vec_dot for one */
     g_scores(s, q, (const uint8_t *)a->kc + head_off, f16, n_kv, Ckv, D, !(f16 && a->T > 1));
     g_softmax(s, n_kv, a->scale);
-    if (f16) g_round_f16(s, n_kv); /* the weights meet an F16 V */
+    if (f16 && !tiled) g_round_f16(s, n_kv); /* the weights meet an F16 V */
     if (a->probs) {
         float *p = a->probs + (t * a->n_head + h) * (a->pos0 + a->T);
-        memcpy(p, s, (size_t)n_kv * sizeof(float));
-        memset(p + n_kv, 0, (size_t)(a->pos0 + a->T - n_kv) * sizeof(float));
+        memset(p, 0, (size_t)first * sizeof(float));
+        memcpy(p + first, s, (size_t)n_kv * sizeof(float));
+        memset(p + pos + 1, 0, (size_t)(a->pos0 + a->T - pos - 1) * sizeof(float));
     }
     g_accum(out, s, (const uint8_t *)a->vc + head_off, f16, n_kv, Ckv, D, a->T == 1, s + a->pos0 + a->T);
 }

@@ -94,6 +94,7 @@ struct lmc_model {
     const float *output_norm, *output_norm_b; /* [C]             */
     const float *rope_freqs;   /* [n_rot/2] or NULL (llama 3)    */
     lmc_layer *layers;         /* [n_layer]                      */
+    uint8_t *swa;              /* [n_layer] 1 = sliding window, or NULL */
     void **owned;              /* 1-D tensors converted to F32   */
     int n_owned;
     int64_t n_params;
@@ -105,6 +106,8 @@ struct lmc_model {
  * p-W+1 .. p for a window of W tokens; 0 means every earlier position (full attention).
  * Every attention implementation (the context's and the engine's) asks this. */
 int32_t lmc_model_layer_window(const lmc_model *m, int il);
+/* Reads <arch>.attention.sliding_window and .sliding_window_pattern (at load). */
+int lmc_model_read_swa(lmc_model *m, const char *arch, const char *path);
 
 /* ---- KV cache (kv_cache.c) ----------------------------------------------------- */
 
@@ -167,6 +170,8 @@ typedef struct lmc_attn_args {
     lmc_type kv_type;
     int64_t T, pos0;
     int n_head, n_head_kv, D;
+    int64_t window;          /* sliding window (0 = full): query at p sees p-window+1..p */
+    bool flash;              /* llama.cpp's flash-attention numerics (F16 cache only)   */
     float scale;
     float *scratch;
     int64_t scratch_stride;  /* floats per thread in scratch (>= pos0 + T + 32 D) */

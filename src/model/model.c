@@ -320,6 +320,7 @@ lmc_model *lmc_model_load(const char *path) {
     }
     loader L = {.m = m, .path = path};
     int rc = read_hparams(&L);
+    if (!rc) rc = lmc_model_read_swa(m, L.arch, path);
     if (!rc) rc = bind_all(&L);
     m->owned = L.owned; /* freed with the model, also on error */
     m->n_owned = L.n_owned;
@@ -335,6 +336,7 @@ void lmc_model_free(lmc_model *m) {
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    free(m->swa);
     lmc_gguf_close(m->gguf);
     free(m);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Perplexity against llama.cpp's llama-perplexity (b10573): every row of
-ref/ppl/expected.tsv, computed by `lmc perplexity` with the same -c/-b and the KV
-cache of the row's config (f32-attn -> --kv-type f32, default -> f16), must agree
+ref/ppl/expected.tsv, computed by `lmc perplexity` with the same -c/-b and the
+attention numerics of the row's config (f32-attn -> --kv-type f32, default ->
+--kv-type f16 -fa on, llama.cpp's CPU defaults), must agree
 within 0.1 % (the running per-chunk values, printed by both, are compared too,
 within 0.5 %: the first chunks average few tokens).
 
@@ -26,6 +27,8 @@ with open(os.path.join(shared, "ref/ppl/expected.tsv")) as f:
         cmd = [lmc, "perplexity", "-m", os.path.join(shared, "models", row["model"]),
                "-f", os.path.join(shared, "ref/ppl", row["text_file"]),
                "-c", row["ctx"], "-b", row["batch"], "--kv-type", kv]
+        if row["config"] == "default":
+            cmd += ["-fa", "on"]
         t0 = time.time()
         p = subprocess.run(cmd, capture_output=True, text=True)
         dt = time.time() - t0
