@@ -1123,6 +1123,193 @@ int lmc_safetensors_dtype_size(const char *dtype);
 /* (owned by the engine area: src/engine/)                                  */
 /* ======================================================================== */
 
+/* A serving engine runs many requests over one model at once: every forward step
+ * mixes prompt chunks and decode tokens of many sequences (continuous batching, the
+ * weight matmuls shared by the whole batch), the KV cache lives in fixed-size blocks
+ * of one pool (paged: each sequence has a block table), full blocks are shared
+ * between sequences with the same token prefix (prefix caching: hashes chained over
+ * the parent block, reference counts, LRU eviction, copy-on-write for n > 1), and a
+ * sequence that cannot get a block is preempted (its blocks dropped, recomputed
+ * later) instead of failing.
+ *
+ * Threads: every lmc_engine_* call except lmc_engine_free may be made from any
+ * thread at any time. With params.background (the default) a thread of the engine
+ * runs the steps; otherwise the caller drives it with lmc_engine_step (tests,
+ * single-threaded tools). Callbacks run on the thread that runs the step, without
+ * any engine lock held: they may call lmc_engine_submit / lmc_engine_cancel, and
+ * should return quickly (they delay every other request). */
+typedef struct lmc_engine lmc_engine;
+
+typedef struct lmc_engine_params {
+    int32_t n_ctx;        /* max positions of one sequence (prompt + generated); 0 = the
+                             model's context_length. Also sizes the pool when kv_mem is 0 */
+    int64_t kv_mem;       /* bytes of the KV block pool; 0 = room for n_ctx tokens       */
+    int32_t block_size;   /* tokens per KV block (default 16)                            */
+    int32_t n_batch;      /* max tokens per forward step, prompt chunks + decode (512)   */
+    int32_t n_seq_max;    /* max sequences running at once (default 64)                  */
+    int32_t n_threads;    /* >= 1 (default 1)                                            */
+    lmc_type kv_type;     /* LMC_TYPE_F32, LMC_TYPE_F16 (default) or LMC_TYPE_Q8_0       */
+    bool prefix_cache;    /* reuse cached full blocks of a shared prefix (default true)  */
+    bool background;      /* a thread of the engine runs the steps (default true)        */
+    bool flash_attn;      /* with an F16 pool: llama.cpp's flash-attention numerics (its
+                             -fa on), as lmc_context_params.flash_attn (default false)   */
+} lmc_engine_params;
+
+lmc_engine_params lmc_engine_default_params(void);
+
+/* vocab may be NULL: then requests must give tokens (no text prompts), events carry no
+ * text and stop strings are refused. The model (and vocab) must outlive the engine.
+ * NULL + lmc_last_error() on bad parameters (e.g. q8_0 with a K/V row width that is
+ * not a multiple of 32) or when the pool cannot be allocated. */
+lmc_engine *lmc_engine_init(const lmc_model *m, const lmc_vocab *vocab, lmc_engine_params p);
+/* Cancels whatever is still running (callbacks see LMC_FINISH_CANCELLED), joins the
+ * thread and frees everything. */
+void lmc_engine_free(lmc_engine *e);
+const lmc_model *lmc_engine_model(const lmc_engine *e);
+/* The parameters in effect (0 fields replaced by the values chosen). */
+lmc_engine_params lmc_engine_get_params(const lmc_engine *e);
+
+/* Why a request's output ended. */
+typedef enum lmc_finish_reason {
+    LMC_FINISH_NONE = 0,       /* not finished yet                                  */
+    LMC_FINISH_EOG = 1,        /* end-of-generation token (not shown in the text)   */
+    LMC_FINISH_STOP = 2,       /* a stop string was reached (it is not in the text) */
+    LMC_FINISH_LENGTH = 3,     /* max_tokens reached, or the sequence hit n_ctx     */
+    LMC_FINISH_CANCELLED = 4,  /* lmc_engine_cancel / lmc_engine_free               */
+    LMC_FINISH_ERROR = 5,      /* see lmc_engine_event.error                        */
+} lmc_finish_reason;
+const char *lmc_finish_reason_name(lmc_finish_reason r); /* "eog", "stop", "length", ... */
+
+/* One alternative token and its log-probability. */
+typedef struct lmc_token_logprob {
+    int32_t id;
+    float logprob;
+} lmc_token_logprob;
+
+/* A token (or the end) of one output of a request. Pointers inside stay valid until
+ * the callback returns, or until the next lmc_engine_poll / lmc_engine_release of the
+ * request. Log-probabilities are log-softmax of the model's raw logits (before the
+ * sampler chain's temperature/filters), as OpenAI's logprobs report them. */
+typedef struct lmc_engine_event {
+    uint64_t request;           /* id returned by lmc_engine_submit                    */
+    int32_t index;              /* which of the request's n outputs (0..n-1)           */
+    int32_t token;              /* the generated token, or -1 on a pure end event      */
+    float logprob;              /* its log-probability (when n_logprobs >= 0)          */
+    const lmc_token_logprob *top; /* [n_top] best alternatives, most likely first      */
+    int32_t n_top;
+    const char *text;           /* text now safe to show (UTF-8 whole characters, stop
+                                   strings held back); may be empty; NULL without vocab */
+    size_t text_len;
+    const float *logits;        /* [n_vocab] raw logits of this step if want_logits     */
+    lmc_finish_reason finish;   /* != NONE: this output ended with this event          */
+    const char *error;          /* message when finish == LMC_FINISH_ERROR             */
+    /* counters of this output so far */
+    int64_t n_prompt;           /* prompt tokens                                       */
+    int64_t n_cached;           /* of which were reused from the prefix cache          */
+    int64_t n_gen;              /* tokens generated                                    */
+    double t_first_ms;          /* submit -> first token (time to first token)         */
+    double t_total_ms;          /* submit -> this event                                */
+} lmc_engine_event;
+
+typedef void (*lmc_engine_event_fn)(const lmc_engine_event *ev, void *user);
+
+/* A generation request. Start from lmc_engine_default_request(). Everything pointed to
+ * is copied by lmc_engine_submit. */
+typedef struct lmc_engine_request {
+    const int32_t *tokens;      /* prompt tokens, or NULL to tokenize text             */
+    int64_t n_tokens;
+    const char *text;           /* prompt text (needs a vocab), tokenized with the
+                                   model's BOS as lmc_tokenize(add_special = true)     */
+    lmc_sampler_params sampling;/* lmc_sampler_chain_from_params; seed + index per output */
+    const char *const *stop;    /* stop strings (need a vocab)                         */
+    size_t n_stop;
+    int64_t max_tokens;         /* <= 0: until EOG or n_ctx                             */
+    bool ignore_eog;            /* keep generating after end-of-generation tokens       */
+    int32_t n_logprobs;         /* -1 (default): none; k >= 0: logprob + k alternatives  */
+    bool want_logits;           /* events carry the raw logits (tests, custom sampling) */
+    int32_t n;                  /* outputs sampled from one prompt (>= 1, default 1);
+                                   they share the prompt's blocks copy-on-write         */
+    lmc_engine_event_fn on_event; /* NULL: events are queued for lmc_engine_poll        */
+    void *user;
+} lmc_engine_request;
+
+lmc_engine_request lmc_engine_default_request(void); /* greedy (temp 0), n 1, no stop */
+
+/* Queues a request; returns its id (> 0) or a negative lmc_status (bad parameters,
+ * a prompt longer than n_ctx, an empty prompt). With a callback, the request's
+ * memory is released by the engine after the last output's final event; without
+ * one, call lmc_engine_release after reading the final events. */
+int64_t lmc_engine_submit(lmc_engine *e, const lmc_engine_request *r);
+
+/* Poll mode: waits up to timeout_ms (0 = don't wait, < 0 = forever) for the next
+ * event of request id and copies it to *ev. Returns 1 (an event), 0 (none yet) or a
+ * negative lmc_status (unknown id, or a request submitted with a callback). After
+ * every output's final event (finish != NONE) the request returns 0 forever. */
+int lmc_engine_poll(lmc_engine *e, int64_t id, lmc_engine_event *ev, int timeout_ms);
+/* Forgets a poll-mode request (cancelling it if still running). */
+int lmc_engine_release(lmc_engine *e, int64_t id);
+/* Stops a request: its outputs end with LMC_FINISH_CANCELLED at the next step and its
+ * blocks are freed. LMC_OK, or LMC_ERR_INVALID_ARG for an unknown/finished id. */
+int lmc_engine_cancel(lmc_engine *e, int64_t id);
+/* Blocks until request id has finished (every output). */
+int lmc_engine_wait(lmc_engine *e, int64_t id);
+
+/* Runs one scheduler step (only without params.background): admits waiting
+ * requests, runs one batched forward pass, samples and delivers events. Returns the
+ * number of requests still unfinished (0 = idle) or a negative lmc_status. */
+int lmc_engine_step(lmc_engine *e);
+/* Runs steps until nothing is left (only without params.background). */
+int lmc_engine_run(lmc_engine *e);
+
+/* Scoring (evaluation, echo/logprobs): logprobs[i] = log p(cont[i] | ctx, cont[0..i))
+ * for i in [0, n_cont). is_greedy[n_cont] (may be NULL): cont[i] is the argmax.
+ * top[n_cont][n_top] (may be NULL when n_top is 0): the best alternatives per
+ * position. Needs n_ctx >= 1. Goes through the scheduler like any request (batched
+ * with others, reusing the prefix cache: scoring many continuations of one context
+ * computes the context once). Blocking; safe from several threads; in non-background
+ * mode it runs steps itself. */
+int lmc_engine_score(lmc_engine *e, const int32_t *ctx, int64_t n_ctx, const int32_t *cont, int64_t n_cont,
+                     float *logprobs, bool *is_greedy, int32_t n_top, lmc_token_logprob *top);
+
+typedef enum lmc_pooling {
+    LMC_POOLING_MEAN = 0, /* mean of every token's final hidden state */
+    LMC_POOLING_LAST = 1, /* the last token's final hidden state      */
+} lmc_pooling;
+
+/* Embedding: out[n_embd] = pooled final hidden states (after the output norm) of
+ * tokens[0..n); L2-normalized when normalize. Blocking, batched like score. */
+int lmc_engine_embed(lmc_engine *e, const int32_t *tokens, int64_t n, lmc_pooling pooling, bool normalize,
+                     float *out);
+
+typedef struct lmc_engine_stats {
+    int32_t block_size;          /* tokens per block                                     */
+    int64_t n_blocks;            /* blocks in the pool                                   */
+    int64_t n_blocks_used;       /* held by running sequences                            */
+    int64_t n_blocks_cached;     /* unused but holding a cached prefix (evictable)       */
+    int64_t n_blocks_free;       /* n_blocks - used (cached blocks count as free)        */
+    size_t kv_bytes_per_token;   /* K + V of every layer for one position                */
+    size_t kv_bytes;             /* the whole pool                                       */
+    int64_t n_running;           /* sequences in the batch                               */
+    int64_t n_waiting;           /* queued (new or preempted)                            */
+    int64_t n_preempted;         /* preemptions so far                                   */
+    int64_t n_prompt_tokens;     /* prompt tokens submitted so far                       */
+    int64_t n_cached_tokens;     /* of which came from the prefix cache (hits)           */
+    int64_t n_computed_tokens;   /* tokens run through the model                         */
+    int64_t n_gen_tokens;        /* tokens generated                                     */
+    int64_t n_steps;             /* forward steps                                        */
+    double t_forward_ms;         /* time spent in forward steps                          */
+} lmc_engine_stats;
+
+int lmc_engine_get_stats(lmc_engine *e, lmc_engine_stats *s);
+
+/* Beam search (lmc_beam_search's algorithm and results) over the engine: each step's
+ * beams run as sequences of one batch, together with other requests, and share the
+ * KV blocks of the prompt and of their common prefix copy-on-write (a beam's own
+ * partial block is copied only when two beams extend it). max_tokens is cut to what
+ * n_ctx holds. Blocking; safe from several threads. */
+int lmc_engine_beam_search(lmc_engine *e, const int32_t *prompt, int64_t n_prompt, const lmc_beam_params *p,
+                           lmc_beam_result *out);
+
 /* @@ENGINE@@ */
 
 /* ======================================================================== */

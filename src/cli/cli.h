@@ -63,5 +63,6 @@ int cmd_ngram(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_bench_engine(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

@@ -1,0 +1,315 @@
+/* batch_forward.c — one forward step over the tokens of many sequences at once.
+ * Every token of the step (prompt chunks and decode tokens of all sequences) is one
+ * row of the activations, so each weight matrix is read once per step for the whole
+ * batch; only attention is per sequence: its new K/V rows go into its blocks, and
+ * its keys/values are gathered from its block table into contiguous rows that the
+ * model area's attention (lmc_attention_forward) reads, the same code lmc_decode
+ * runs, so one sequence alone gives lmc_decode's numbers. The layer functions are
+ * the model area's (model-impl.h). Shapes: engine-impl.h, model-impl.h. */
+#include "engine-impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_pool *pool, int64_t B,
+                           int64_t n_out_cap, int64_t n_ctx, int n_threads) {
+    memset(f, 0, sizeof *f);
+    const lmc_model_hparams *hp = &m->hp;
+    f->m = m;
+    f->pool = pool;
+    f->B = B;
+    f->n_out_cap = n_out_cap;
+    f->n_ctx = n_ctx;
+    const int64_t C = hp->n_embd, HD = (int64_t)hp->n_head * hp->head_dim, Ckv = (int64_t)hp->n_head_kv * hp->head_dim,
+                  F = hp->n_ff, E = hp->n_expert, Eu = hp->n_expert_used, V = hp->n_vocab;
+    lmc_context *c = &f->shell;
+    c->model = m;
+    c->n_ubatch = B;
+    struct {
+        void **p;
+        int64_t n; /* 4-byte elements */
+    } t[] = {
+        {(void **)&c->x, B * C},          {(void **)&c->xb, B * C},      {(void **)&c->xb2, B * C},
+        {(void **)&c->q, B * HD},         {(void **)&c->k, B * Ckv},     {(void **)&c->v, B * Ckv},
+        {(void **)&c->qkv, hp->arch == LMC_ARCH_GPT2 ? B * (HD + 2 * Ckv) : 0},
+        {(void **)&c->att, B * HD},       {(void **)&c->hb, B * F},      {(void **)&c->hb2, B * F},
+        {(void **)&c->router, B * E},     {(void **)&c->sel, B * Eu},    {(void **)&c->selw, B * Eu},
+        {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
+        {(void **)&c->scratch, n_threads * (n_ctx + 32 * (int64_t)hp->head_dim)}, {(void **)&c->pos, B},
+        {(void **)&f->kg, n_threads * n_ctx * Ckv}, {(void **)&f->vg, n_threads * n_ctx * Ckv},
+        {(void **)&f->row0, 2 * B}, {(void **)&f->owner, B},
+        {(void **)&f->logits, n_out_cap * V}, {(void **)&f->hidden, B * C}, {(void **)&f->seq_of, B},
+    };
+    const int n = (int)(sizeof t / sizeof t[0]);
+    uint64_t total = 0;
+    for (int i = 0; i < n; i++) total += (uint64_t)((t[i].n + 15) & ~(int64_t)15);
+    float *block = aligned_alloc(64, (size_t)total * 4 + 64);
+    if (!block)
+        return lmc_set_error(LMC_ERR_NOMEM, "engine: cannot allocate %.1f MiB of activations", total * 4 / 1048576.0);
+    f->mem = block;
+    uint64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        *t[i].p = t[i].n ? (void *)(block + off) : NULL;
+        off += (uint64_t)((t[i].n + 15) & ~(int64_t)15);
+    }
+    c->block = NULL; /* owned through f->mem */
+    if (n_threads > 1) {
+        f->tp = lmc_threadpool_init(n_threads);
+        if (!f->tp) {
+            lmc_batch_forward_free(f);
+            return LMC_ERR_NOMEM;
+        }
+    }
+    c->tp = f->tp;
+    c->params.n_threads = n_threads;
+    return LMC_OK;
+}
+
+void lmc_batch_forward_free(lmc_batch_forward *f) {
+    if (!f) return;
+    lmc_threadpool_free(f->tp);
+    free(f->mem);
+    memset(f, 0, sizeof *f);
+}
+
+static int linear(lmc_batch_forward *f, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y) {
+    int rc = lmc_weight_matmul(f->tp, w, 0, X, T, Y);
+    if (rc) return rc;
+    if (b) lmc_bias_forward(Y, b, T, w->n_out);
+    return LMC_OK;
+}
+
+/* x[B][C] = token_embd[tok] (+ position_embd[pos] for gpt2) */
+static int embed(lmc_batch_forward *f, const int32_t *tok, int64_t T) {
+    const lmc_model *m = f->m;
+    lmc_context *c = &f->shell;
+    const int64_t C = m->hp.n_embd;
+    for (int64_t t = 0; t < T; t++) {
+        const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)tok[t] * m->tok_embd.row_bytes;
+        int rc = lmc_dequantize_row(m->tok_embd.type, row, c->x + t * C, C);
+        if (rc) return rc;
+        if (m->pos_embd.data) {
+            row = (const uint8_t *)m->pos_embd.data + (size_t)c->pos[t] * m->pos_embd.row_bytes;
+            if ((rc = lmc_dequantize_row(m->pos_embd.type, row, c->xb, C))) return rc;
+            lmc_residual_forward(c->x + t * C, c->xb, C);
+        }
+    }
+    return LMC_OK;
+}
+
+/* Attention of one sequence of the step (its rows start at r0): gather its keys and
+ * values from its blocks into kg/vg and attend (tp NULL: on this thread). A layer
+ * with a sliding window W needs only positions pos0-W+1 .. on: those are gathered
+ * and the positions shifted, which leaves every query's keys the same. */
+static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const lmc_batch_seq *q, int64_t r0,
+                       float *kg, float *vg, float *scratch) {
+    const lmc_model_hparams *hp = &f->m->hp;
+    lmc_context *c = &f->shell;
+    lmc_block_pool *pool = f->pool;
+    const int64_t HD = (int64_t)hp->n_head * hp->head_dim;
+    const int64_t N = q->pos0 + q->T;
+    const int64_t W = lmc_model_layer_window(f->m, il);
+    const int64_t g0 = W > 0 ? LMC_MAX((int64_t)0, q->pos0 - W + 1) : 0;
+    const lmc_type gt = lmc_block_gather_type(pool);
+    lmc_block_gather(pool, il, q->table, g0, N, kg, vg);
+    lmc_attn_args a = {
+        .out = c->att + r0 * HD, .probs = NULL, .q = c->q + r0 * HD,
+        .kc = kg, .vc = vg, .kv_type = gt,
+        .T = q->T, .pos0 = q->pos0 - g0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
+        .window = W, .flash = f->flash_attn && gt == LMC_TYPE_F16,
+        .scale = 1.0f / sqrtf((float)hp->head_dim),
+        .scratch = scratch, .scratch_stride = f->n_ctx + 32 * (int64_t)hp->head_dim,
+    };
+    lmc_attention_forward(tp, &a);
+}
+
+/* the short sequences of a step (decode tokens), spread over the pool's threads:
+ * one dispatch per layer instead of one per sequence */
+typedef struct {
+    lmc_batch_forward *f;
+    int il, n;
+    const lmc_batch_seq *s;
+    const int64_t *r0;
+    const int32_t *owner; /* [n] thread of each sequence, -1: not in this group */
+} small_task;
+
+static void small_attn_task(void *arg, int ith, int nth) {
+    const small_task *t = arg;
+    lmc_batch_forward *f = t->f;
+    const int64_t Ckv = (int64_t)f->m->hp.n_head_kv * f->m->hp.head_dim;
+    const int64_t stride = f->n_ctx + 32 * (int64_t)f->m->hp.head_dim;
+    (void)nth;
+    for (int i = 0; i < t->n; i++)
+        if (t->owner[i] == ith)
+            attend_seq(f, NULL, t->il, &t->s[i], t->r0[i], f->kg + (size_t)ith * f->n_ctx * Ckv,
+                       f->vg + (size_t)ith * f->n_ctx * Ckv, f->shell.scratch + ith * stride);
+}
+
+/* Stores the step's K/V rows in each sequence's blocks, attends, and projects:
+ * xb2[B][C] = att . Wo^T + bo for the whole batch. */
+static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc_batch_seq *s, int n, int64_t Ttot) {
+    const lmc_model_hparams *hp = &f->m->hp;
+    lmc_context *c = &f->shell;
+    lmc_block_pool *pool = f->pool;
+    const int64_t Ckv = (int64_t)hp->n_head_kv * hp->head_dim;
+    const int32_t S = pool->S;
+    const int nth = f->tp ? lmc_threadpool_n_threads(f->tp) : 1;
+    int64_t r0 = 0, load[64] = {0};
+    bool any_small = false;
+    for (int i = 0; i < n; i++) {
+        const lmc_batch_seq *q = &s[i];
+        for (int64_t t = 0; t < q->T; t++) {
+            const int64_t pos = q->pos0 + t;
+            lmc_block_store(pool, il, q->table[pos / S], (int32_t)(pos % S), c->k + (r0 + t) * Ckv,
+                            c->v + (r0 + t) * Ckv);
+        }
+        f->row0[i] = r0;
+        /* a prompt chunk splits its (token, head) rows over every thread; a few decode
+         * tokens go whole to the least loaded thread (cost ~ T * positions) */
+        f->owner[i] = -1;
+        if (nth > 1 && q->T < 4 && nth <= 64) {
+            int best = 0;
+            for (int k = 1; k < nth; k++)
+                if (load[k] < load[best]) best = k;
+            f->owner[i] = best;
+            load[best] += q->T * (q->pos0 + q->T);
+            any_small = true;
+        }
+        r0 += q->T;
+    }
+    for (int i = 0; i < n; i++)
+        if (f->owner[i] < 0) attend_seq(f, f->tp, il, &s[i], f->row0[i], f->kg, f->vg, c->scratch);
+    if (any_small) {
+        small_task t = {.f = f, .il = il, .n = n, .s = s, .r0 = f->row0, .owner = f->owner};
+        lmc_threadpool_run(f->tp, small_attn_task, &t);
+    }
+    return linear(f, &L->wo, L->bo, c->att, Ttot, c->xb2);
+}
+
+static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int64_t T) {
+    const lmc_model *m = f->m;
+    const lmc_model_hparams *hp = &m->hp;
+    const lmc_layer *L = &m->layers[il];
+    lmc_context *c = &f->shell;
+    const int64_t C = hp->n_embd, F = hp->n_ff;
+    int rc;
+
+    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->attn_norm, T, C, hp->norm_eps);
+    if ((rc = linear(f, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(f, &L->wk, L->bk, c->xb, T, c->k)) ||
+        (rc = linear(f, &L->wv, L->bv, c->xb, T, c->v)))
+        return rc;
+    lmc_rope_forward(c->q, c->pos, T, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
+                     hp->rope_freq_scale, m->rope_freqs);
+    lmc_rope_forward(c->k, c->pos, T, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
+                     hp->rope_freq_scale, m->rope_freqs);
+    if ((rc = attention_block(f, il, L, s, n, T))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+
+    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->ffn_norm, T, C, hp->norm_eps);
+    if (hp->n_expert > 0) {
+        if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
+    } else {
+        if ((rc = linear(f, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
+            (rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
+            return rc;
+        lmc_swiglu_forward(c->hb, c->hb, c->hb2, T * F);
+        if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    }
+    lmc_residual_forward(c->x, c->xb2, T * C);
+    return LMC_OK;
+}
+
+static int gpt2_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int64_t T) {
+    const lmc_model_hparams *hp = &f->m->hp;
+    const lmc_layer *L = &f->m->layers[il];
+    lmc_context *c = &f->shell;
+    const int64_t C = hp->n_embd, F = hp->n_ff, HD = (int64_t)hp->n_head * hp->head_dim,
+                  Ckv = (int64_t)hp->n_head_kv * hp->head_dim, W = HD + 2 * Ckv;
+    int rc;
+
+    lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->attn_norm, L->attn_norm_b, T, C, hp->norm_eps);
+    if ((rc = linear(f, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
+    for (int64_t t = 0; t < T; t++) { /* qkv[t] = [q | k | v] */
+        memcpy(c->q + t * HD, c->qkv + t * W, (size_t)HD * sizeof(float));
+        memcpy(c->k + t * Ckv, c->qkv + t * W + HD, (size_t)Ckv * sizeof(float));
+        memcpy(c->v + t * Ckv, c->qkv + t * W + HD + Ckv, (size_t)Ckv * sizeof(float));
+    }
+    if ((rc = attention_block(f, il, L, s, n, T))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+
+    lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->ffn_norm, L->ffn_norm_b, T, C, hp->norm_eps);
+    if ((rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
+    lmc_gelu_forward(c->hb, c->hb, T * F);
+    if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    lmc_residual_forward(c->x, c->xb2, T * C);
+    return LMC_OK;
+}
+
+/* out[nr][C] = output norm of x rows */
+static void out_norm(lmc_batch_forward *f, float *out, const float *x, int64_t nr) {
+    const lmc_model *m = f->m;
+    const lmc_model_hparams *hp = &m->hp;
+    if (hp->arch == LMC_ARCH_GPT2)
+        lmc_layernorm_forward(out, NULL, NULL, x, m->output_norm, m->output_norm_b, nr, hp->n_embd, hp->norm_eps);
+    else
+        lmc_rmsnorm_forward(out, NULL, x, m->output_norm, nr, hp->n_embd, hp->norm_eps);
+}
+
+int lmc_batch_forward_run(lmc_batch_forward *f, lmc_batch_seq *s, int n) {
+    const lmc_model *m = f->m;
+    const lmc_model_hparams *hp = &m->hp;
+    lmc_context *c = &f->shell;
+    const int64_t C = hp->n_embd;
+
+    /* the step's rows: tokens, positions */
+    int64_t T = 0;
+    for (int i = 0; i < n; i++) {
+        if (T + s[i].T > f->B || s[i].pos0 + s[i].T > f->n_ctx)
+            return lmc_set_error(LMC_ERR_INTERNAL, "engine: step of %lld+ tokens exceeds its buffers",
+                                 (long long)(T + s[i].T));
+        for (int64_t t = 0; t < s[i].T; t++) {
+            c->pos[T + t] = (int32_t)(s[i].pos0 + t);
+            f->seq_of[T + t] = i;
+        }
+        T += s[i].T;
+    }
+    if (T == 0) return LMC_OK;
+    int32_t tok_local[256];
+    int32_t *tok = tok_local, *tok_heap = NULL;
+    if (T <= 256) tok = tok_local;
+    else if (!(tok = tok_heap = malloc((size_t)T * sizeof *tok))) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+    for (int i = 0, r = 0; i < n; i++)
+        for (int64_t t = 0; t < s[i].T; t++) tok[r++] = s[i].tok[t];
+    int rc = embed(f, tok, T);
+    free(tok_heap);
+    for (int il = 0; il < hp->n_layer && !rc; il++)
+        rc = hp->arch == LMC_ARCH_GPT2 ? gpt2_layer(f, il, s, n, T) : llama_layer(f, il, s, n, T);
+    if (rc) return rc;
+
+    /* outputs: rows that need logits are gathered into xb2 and go through the head */
+    int64_t n_lr = 0, n_hr = 0, r0 = 0;
+    for (int i = 0; i < n; i++) {
+        s[i].logit_row = s[i].hidden_row = -1;
+        if (s[i].out_from >= 0 && s[i].out_from < s[i].pos0 + s[i].T) {
+            const int64_t first = LMC_MAX(s[i].out_from, s[i].pos0);
+            const int64_t k = s[i].pos0 + s[i].T - first;
+            if (n_lr + k > f->n_out_cap)
+                return lmc_set_error(LMC_ERR_INTERNAL, "engine: more than %lld logits rows in a step",
+                                     (long long)f->n_out_cap);
+            memcpy(c->xb2 + n_lr * C, c->x + (r0 + first - s[i].pos0) * C, (size_t)(k * C) * sizeof(float));
+            s[i].logit_row = n_lr;
+            n_lr += k;
+        }
+        if (s[i].hidden) {
+            out_norm(f, f->hidden + n_hr * C, c->x + r0 * C, s[i].T);
+            s[i].hidden_row = n_hr;
+            n_hr += s[i].T;
+        }
+        r0 += s[i].T;
+    }
+    if (n_lr > 0) {
+        out_norm(f, c->xb, c->xb2, n_lr);
+        if ((rc = linear(f, &m->output, m->output_b, c->xb, n_lr, f->logits))) return rc;
+    }
+    return LMC_OK;
+}

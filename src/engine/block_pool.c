@@ -1,0 +1,234 @@
+/* block_pool.c — the paged KV cache: one pool of fixed-size blocks (S positions of
+ * every layer's K and V rows), reference counted so that sequences can share them,
+ * and the prefix cache: a full block is registered under a hash chained over its
+ * parent block's hash and its own token ids, so a later sequence with the same
+ * prefix finds the same chain of blocks. Unused registered blocks keep their
+ * contents in an LRU list and are evicted (oldest first) only when no plain free
+ * block is left. Rows are stored as F32, F16 or Q8_0 (one Q8_0 row per position). */
+#include "engine-impl.h"
+
+#include <stdlib.h>
+
+size_t lmc_block_pool_bytes_per_token(lmc_type type, int n_layer, int64_t Ckv) {
+    return 2 * (size_t)n_layer * lmc_type_row_bytes(type, Ckv);
+}
+
+int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, lmc_type type) {
+    memset(p, 0, sizeof *p);
+    if (type != LMC_TYPE_F32 && type != LMC_TYPE_F16 && type != LMC_TYPE_Q8_0)
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "engine: KV type %s is not supported (use f32, f16 or q8_0)",
+                             lmc_type_name(type) ? lmc_type_name(type) : "?");
+    if (type == LMC_TYPE_Q8_0 && Ckv % 32 != 0)
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "engine: q8_0 KV needs a K/V row width that is a multiple of 32 (got %lld)",
+                             (long long)Ckv);
+    if (n_blocks <= 0 || S <= 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "engine: bad pool size (%d blocks of %d)", n_blocks, S);
+    p->S = S;
+    p->n_blocks = n_blocks;
+    p->type = type;
+    p->n_layer = n_layer;
+    p->Ckv = Ckv;
+    p->row_bytes = lmc_type_row_bytes(type, Ckv);
+    p->n_buckets = 16;
+    while (p->n_buckets < 2 * n_blocks) p->n_buckets *= 2;
+    uint64_t total;
+    if (!lmc_mul_ok((uint64_t)n_layer * (uint64_t)n_blocks * (uint64_t)S, p->row_bytes, &total) ||
+        total > ((uint64_t)1 << 40))
+        return lmc_set_error(LMC_ERR_LIMIT, "engine: KV pool of %d blocks is too large", n_blocks);
+    p->b = calloc((size_t)n_blocks, sizeof *p->b);
+    p->buckets = malloc((size_t)p->n_buckets * sizeof *p->buckets);
+    p->k = calloc(1, total);
+    p->v = calloc(1, total);
+    if (!p->b || !p->buckets || !p->k || !p->v) {
+        lmc_block_pool_free(p);
+        return lmc_set_error(LMC_ERR_NOMEM, "engine: cannot allocate a KV pool of 2 x %.1f MiB",
+                             (double)total / 1048576.0);
+    }
+    for (int32_t i = 0; i < p->n_buckets; i++) p->buckets[i] = -1;
+    /* free list in ascending order: block 0 is handed out first */
+    for (int32_t i = 0; i < n_blocks; i++) {
+        p->b[i].prev = -1;
+        p->b[i].next = i + 1 < n_blocks ? i + 1 : -1;
+        p->b[i].ht_next = -1;
+    }
+    p->free_head = 0;
+    p->n_free_plain = n_blocks;
+    p->lru_head = p->lru_tail = -1;
+    return LMC_OK;
+}
+
+void lmc_block_pool_free(lmc_block_pool *p) {
+    if (!p) return;
+    free(p->b);
+    free(p->buckets);
+    free(p->k);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- hash table (buckets chained through ht_next) ------------------------------- */
+
+static int32_t bucket_of(const lmc_block_pool *p, uint64_t h) { return (int32_t)(h & (uint64_t)(p->n_buckets - 1)); }
+
+static void ht_remove(lmc_block_pool *p, int32_t id) {
+    int32_t *link = &p->buckets[bucket_of(p, p->b[id].hash)];
+    while (*link >= 0 && *link != id) link = &p->b[*link].ht_next;
+    if (*link == id) *link = p->b[id].ht_next;
+    p->b[id].ht_next = -1;
+    p->b[id].hashed = false;
+}
+
+int32_t lmc_block_lookup(const lmc_block_pool *p, uint64_t hash) {
+    for (int32_t i = p->buckets[bucket_of(p, hash)]; i >= 0; i = p->b[i].ht_next)
+        if (p->b[i].hash == hash) return i;
+    return -1;
+}
+
+void lmc_block_register(lmc_block_pool *p, int32_t id, uint64_t hash) {
+    if (p->b[id].hashed || lmc_block_lookup(p, hash) >= 0) return;
+    p->b[id].hash = hash;
+    p->b[id].hashed = true;
+    int32_t bk = bucket_of(p, hash);
+    p->b[id].ht_next = p->buckets[bk];
+    p->buckets[bk] = id;
+}
+
+/* FNV-1a style mixing of 64-bit words, finished with splitmix64's avalanche */
+static uint64_t mix(uint64_t h, uint64_t x) {
+    h ^= x + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+uint64_t lmc_block_hash(uint64_t parent, const int32_t *tokens, int32_t n) {
+    uint64_t h = mix(0x6c6d635f6b76ull, parent);
+    for (int32_t i = 0; i < n; i++) h = mix(h, (uint64_t)(uint32_t)tokens[i]);
+    return h ? h : 1; /* 0 means "no parent" */
+}
+
+/* ---- lists --------------------------------------------------------------------- */
+
+static void lru_unlink(lmc_block_pool *p, int32_t id) {
+    lmc_kv_block *b = &p->b[id];
+    if (b->prev >= 0) p->b[b->prev].next = b->next;
+    else p->lru_head = b->next;
+    if (b->next >= 0) p->b[b->next].prev = b->prev;
+    else p->lru_tail = b->prev;
+    b->prev = b->next = -1;
+    p->n_cached--;
+}
+
+static void lru_push_tail(lmc_block_pool *p, int32_t id) {
+    lmc_kv_block *b = &p->b[id];
+    b->next = -1;
+    b->prev = p->lru_tail;
+    if (p->lru_tail >= 0) p->b[p->lru_tail].next = id;
+    else p->lru_head = id;
+    p->lru_tail = id;
+    p->n_cached++;
+}
+
+int32_t lmc_block_alloc(lmc_block_pool *p) {
+    int32_t id;
+    if (p->free_head >= 0) {
+        id = p->free_head;
+        p->free_head = p->b[id].next;
+        p->n_free_plain--;
+    } else if (p->lru_head >= 0) {
+        id = p->lru_head; /* evict the least recently used cached block */
+        lru_unlink(p, id);
+        ht_remove(p, id);
+        p->n_evicted++;
+    } else {
+        return -1;
+    }
+    p->b[id].ref = 1;
+    p->b[id].prev = p->b[id].next = -1;
+    return id;
+}
+
+void lmc_block_retain(lmc_block_pool *p, int32_t id) {
+    if (p->b[id].ref == 0) lru_unlink(p, id); /* only cached blocks are found with ref 0 */
+    p->b[id].ref++;
+}
+
+void lmc_block_release(lmc_block_pool *p, int32_t id) {
+    lmc_kv_block *b = &p->b[id];
+    if (--b->ref > 0) return;
+    if (b->hashed) {
+        lru_push_tail(p, id);
+    } else {
+        b->prev = -1;
+        b->next = p->free_head;
+        p->free_head = id;
+        p->n_free_plain++;
+    }
+}
+
+/* ---- storage ---------------------------------------------------------------------- */
+
+static size_t row_off(const lmc_block_pool *p, int layer, int32_t id, int32_t slot) {
+    return (((size_t)layer * (size_t)p->n_blocks + (size_t)id) * (size_t)p->S + (size_t)slot) * p->row_bytes;
+}
+
+static void store_row(const lmc_block_pool *p, uint8_t *dst, const float *src) {
+    if (p->type == LMC_TYPE_F32) {
+        memcpy(dst, src, (size_t)p->Ckv * sizeof(float));
+    } else if (p->type == LMC_TYPE_F16) {
+        uint16_t *d = (uint16_t *)dst;
+        for (int64_t i = 0; i < p->Ckv; i++) d[i] = lmc_f32_to_f16(src[i]);
+    } else {
+        lmc_quantize_row(LMC_TYPE_Q8_0, src, dst, p->Ckv);
+    }
+}
+
+void lmc_block_store(lmc_block_pool *p, int layer, int32_t id, int32_t slot, const float *k, const float *v) {
+    const size_t off = row_off(p, layer, id, slot);
+    store_row(p, p->k + off, k);
+    store_row(p, p->v + off, v);
+}
+
+void lmc_block_copy(lmc_block_pool *p, int32_t dst, int32_t src) {
+    const size_t n = (size_t)p->S * p->row_bytes;
+    for (int il = 0; il < p->n_layer; il++) {
+        memcpy(p->k + row_off(p, il, dst, 0), p->k + row_off(p, il, src, 0), n);
+        memcpy(p->v + row_off(p, il, dst, 0), p->v + row_off(p, il, src, 0), n);
+    }
+}
+
+lmc_type lmc_block_gather_type(const lmc_block_pool *p) {
+    return p->type == LMC_TYPE_Q8_0 ? LMC_TYPE_F32 : p->type;
+}
+
+void lmc_block_gather(const lmc_block_pool *p, int layer, const int32_t *table, int64_t start, int64_t n,
+                      void *kout, void *vout) {
+    const lmc_type gt = lmc_block_gather_type(p);
+    const size_t out_row = lmc_type_row_bytes(gt, p->Ckv);
+    uint8_t *ko = kout, *vo = vout;
+    for (int64_t pos = start; pos < n;) {
+        const int32_t slot = (int32_t)(pos % p->S);
+        const int64_t rows = LMC_MIN((int64_t)(p->S - slot), n - pos);
+        const int32_t id = table[pos / p->S];
+        uint8_t *kd = ko + (size_t)(pos - start) * out_row, *vd = vo + (size_t)(pos - start) * out_row;
+        pos += rows;
+        if (id < 0) { /* dropped: outside every layer's window, never read */
+            memset(kd, 0, (size_t)rows * out_row);
+            memset(vd, 0, (size_t)rows * out_row);
+            continue;
+        }
+        const uint8_t *ks = p->k + row_off(p, layer, id, slot), *vs = p->v + row_off(p, layer, id, slot);
+        if (p->type != LMC_TYPE_Q8_0) { /* rows of a block are contiguous: one copy */
+            memcpy(kd, ks, (size_t)rows * out_row);
+            memcpy(vd, vs, (size_t)rows * out_row);
+        } else {
+            for (int64_t r = 0; r < rows; r++) {
+                lmc_dequantize_row(LMC_TYPE_Q8_0, ks + (size_t)r * p->row_bytes, (float *)(kd + (size_t)r * out_row), p->Ckv);
+                lmc_dequantize_row(LMC_TYPE_Q8_0, vs + (size_t)r * p->row_bytes, (float *)(vd + (size_t)r * out_row), p->Ckv);
+            }
+        }
+    }
+}
