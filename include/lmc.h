@@ -1116,6 +1116,25 @@ int lmc_safetensors_dtype_size(const char *dtype);
 /* (owned by the hf area: src/hf/, src/tokenizer/train_*.c)                 */
 /* ======================================================================== */
 
+/* Byte-level BPE training, as Hugging Face tokenizers' BpeTrainer with a ByteLevel
+ * pre-tokenizer does it (same merges, same ids): files are read line by line and
+ * split by the pre-tokenizer `pre` (a tokenizer.ggml.pre name; default "gpt-2"); the
+ * vocabulary is the special tokens, the 256 byte symbols, then one token per merge,
+ * until vocab_size or until the best pair occurs fewer than min_frequency times. */
+typedef struct lmc_bpe_train_params {
+    int32_t vocab_size;             /* total, specials and bytes included (default 8192) */
+    int32_t min_frequency;          /* default 2                                          */
+    const char *pre;                /* pre-tokenizer (default "gpt-2")                    */
+    const char *const *special;     /* special tokens, ids 0.. (the first is BOS = EOS)   */
+    int32_t n_special;
+    void (*progress)(void *user, int64_t done, int64_t total); /* may be NULL             */
+    void *user;
+} lmc_bpe_train_params;
+lmc_bpe_train_params lmc_bpe_train_default_params(void);
+/* Trains on the files and writes a vocab-only GGUF (tokenizer.ggml.model "gpt2") to
+ * out_path atomically; lmc_vocab_load, `lmc tokenize -m` and `lmc data prepare` read it. */
+int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_params *p, const char *out_path);
+
 /* @@HF@@ */
 
 /* ======================================================================== */

@@ -65,3 +65,7 @@ endif()
 # Same ids as llama.cpp's llama-tokenize on 300 KB texts (skipped, 77, if it is not built).
 lmc_add_test(tokenizer_vs_llama_tokenize ARGS bash ${TOK_TESTS}/test_vs_llama_tokenize.sh TIMEOUT 300 LABELS slow)
 set_tests_properties(tokenizer_vs_llama_tokenize PROPERTIES SKIP_RETURN_CODE 77)
+# Tokenizer training (src/tokenizer/train_bpe.c) against Hugging Face tokenizers'
+# BpeTrainer: identical merges, vocabulary and held-out encodings.
+lmc_add_test(tokenizer_train_vs_hf ARGS python3 ${CMAKE_CURRENT_LIST_DIR}/tokenizer/bpe_train_vs_hf.py
+             ${LMC_SHARED_DIR}/data/tinyshakespeare/input.txt ${LMC_SHARED_DIR}/data/wikitext2/wiki.test.tokens 1000)

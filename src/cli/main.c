@@ -12,6 +12,7 @@ static const cli_command g_commands[] = {
     {"chat", cmd_chat, "multi-turn chat with an instruction-tuned model (ChatML)"},
     {"tokenize", cmd_tokenize, "split text into a model's tokens (ids and pieces)"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
+    {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer on text files (lmc tokenizer train)"},
     {"bleu", cmd_bleu, "BLEU and chrF of a system output against references (sacreBLEU-compatible)"},
     {"ngram", cmd_ngram, "n-gram language models: train (ARPA), perplexity, generate"},
     {"template", cmd_template, "render a chat template for a conversation (as transformers does)"},
