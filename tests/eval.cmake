@@ -7,7 +7,7 @@ set(EVAL_TESTS ${CMAKE_CURRENT_LIST_DIR}/eval)
 # f32-attn rows: KV cache F32, the same numerics as llama.cpp -fa off -ctk f32 -ctv f32.
 lmc_add_test(ppl_vs_llamacpp_f32 ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.py f32-attn TIMEOUT 300)
 # default rows: llama.cpp's defaults (flash attention on, F16 KV) = lmc -fa on --kv-type f16.
-lmc_add_test(ppl_vs_llamacpp_default ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.py default TIMEOUT 300)
+lmc_add_test(ppl_vs_llamacpp_default ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.py default TIMEOUT 300 LABELS slow)
 # New tasks (multiple choice, loglikelihood, generate, BLEU) from spec files alone.
 lmc_add_test(eval_vs_llamacpp_logits ARGS python3 ${EVAL_TESTS}/eval_vs_llamacpp_logits.py TIMEOUT 120)
 # Bad specs and mismatched data: errors name file, line and field; answer extraction.
