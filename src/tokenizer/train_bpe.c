@@ -110,30 +110,133 @@ static void wt_free(word_table *t) {
 
 static int add_word_cb(const char *w, size_t n, void *ud) { return wt_add(ud, w, n); }
 
-/* ---- pair counting -------------------------------------------------------------- */
+/* ---- pair counts, where each pair occurs, and a lazy max-heap ----------------------- */
 
 typedef struct {
-    uint64_t *key;   /* (a << 32 | b) + 1, 0 = empty */
-    int64_t *count;
-    uint32_t mask;
-} pair_table;
+    uint64_t key;    /* (a << 32 | b) + 1, 0 = empty slot */
+    int64_t count;   /* weighted occurrences now           */
+    uint32_t *where; /* words that contained it (may be stale or repeated) */
+    uint32_t n_where, cap_where;
+} bpe_pair;
 
-static int pt_init(pair_table *p, size_t min_entries) {
+typedef struct {
+    bpe_pair *e;
+    uint32_t mask, n;
+} bpe_pair_table;
+
+typedef struct {
+    int64_t count;
+    uint64_t key;
+} bpe_heap_item;
+
+typedef struct {
+    bpe_heap_item *h;
+    size_t n, cap;
+} bpe_pair_heap;
+
+static uint64_t pair_key(int32_t a, int32_t b) { return (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1; }
+
+static int pt_init(bpe_pair_table *p, size_t min_entries) {
     uint32_t cap = 1024;
     while (cap < min_entries * 2) cap <<= 1;
-    p->key = calloc(cap, sizeof *p->key);
-    p->count = calloc(cap, sizeof *p->count);
+    p->e = calloc(cap, sizeof *p->e);
     p->mask = cap - 1;
-    if (!p->key || !p->count) return lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
+    p->n = 0;
+    if (!p->e) return lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
     return LMC_OK;
 }
 
-static void pt_add(pair_table *p, int32_t a, int32_t b, int64_t c) {
-    const uint64_t k = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+static uint32_t pt_slot(const bpe_pair_table *p, uint64_t k) {
     uint32_t i = (uint32_t)((k * 0x9E3779B97F4A7C15ULL) >> 32) & p->mask;
-    while (p->key[i] && p->key[i] != k) i = (i + 1) & p->mask;
-    p->key[i] = k;
-    p->count[i] += c;
+    while (p->e[i].key && p->e[i].key != k) i = (i + 1) & p->mask;
+    return i;
+}
+
+/* The entry of a pair, inserted if new; NULL when out of memory. */
+static bpe_pair *pt_get(bpe_pair_table *p, uint64_t k) {
+    uint32_t i = pt_slot(p, k);
+    if (p->e[i].key) return &p->e[i];
+    if ((p->n + 1) * 2 > p->mask + 1) { /* keep the load under 1/2 */
+        bpe_pair_table q;
+        if (pt_init(&q, (size_t)p->mask + 1)) return NULL;
+        for (uint32_t j = 0; j <= p->mask; j++)
+            if (p->e[j].key) q.e[pt_slot(&q, p->e[j].key)] = p->e[j];
+        q.n = p->n;
+        free(p->e);
+        *p = q;
+        i = pt_slot(p, k);
+    }
+    p->e[i].key = k;
+    p->n++;
+    return &p->e[i];
+}
+
+static int pe_note_word(bpe_pair *e, uint32_t w) {
+    if (e->n_where && e->where[e->n_where - 1] == w) return LMC_OK;
+    if (e->n_where == e->cap_where) {
+        uint32_t cap = e->cap_where ? e->cap_where * 2 : 4;
+        uint32_t *nw = realloc(e->where, cap * sizeof *nw);
+        if (!nw) return lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
+        e->where = nw;
+        e->cap_where = cap;
+    }
+    e->where[e->n_where++] = w;
+    return LMC_OK;
+}
+
+static void pt_free(bpe_pair_table *p) {
+    for (uint32_t j = 0; p->e && j <= p->mask; j++) free(p->e[j].where);
+    free(p->e);
+    memset(p, 0, sizeof *p);
+}
+
+/* heap order: larger count first, then the smaller pair (as Hugging Face's trainer) */
+static bool heap_before(bpe_heap_item x, bpe_heap_item y) { return x.count != y.count ? x.count > y.count : x.key < y.key; }
+
+static int heap_push(bpe_pair_heap *q, int64_t count, uint64_t key) {
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 1024;
+        bpe_heap_item *h = realloc(q->h, cap * sizeof *h);
+        if (!h) return lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
+        q->h = h;
+        q->cap = cap;
+    }
+    size_t i = q->n++;
+    q->h[i] = (bpe_heap_item){count, key};
+    while (i > 0 && heap_before(q->h[i], q->h[(i - 1) / 2])) {
+        bpe_heap_item t = q->h[i];
+        q->h[i] = q->h[(i - 1) / 2];
+        q->h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return LMC_OK;
+}
+
+static bpe_heap_item heap_pop(bpe_pair_heap *q) {
+    bpe_heap_item top = q->h[0];
+    q->h[0] = q->h[--q->n];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < q->n && heap_before(q->h[l], q->h[m])) m = l;
+        if (r < q->n && heap_before(q->h[r], q->h[m])) m = r;
+        if (m == i) break;
+        bpe_heap_item t = q->h[i];
+        q->h[i] = q->h[m];
+        q->h[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* Adds sign * count(w) for every adjacent pair of word w (and notes w for each). */
+static int count_word_pairs(bpe_pair_table *pt, const int32_t *s, uint32_t n, uint32_t w, int64_t c) {
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        bpe_pair *e = pt_get(pt, pair_key(s[i], s[i + 1]));
+        if (!e) return LMC_ERR_NOMEM;
+        e->count += c;
+        if (c > 0 && pe_note_word(e, w)) return LMC_ERR_NOMEM;
+    }
+    return LMC_OK;
 }
 
 /* ---- training -------------------------------------------------------------------- */
@@ -235,7 +338,7 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
     uint32_t *word_start = NULL; /* [n + 1] */
     char **merges = NULL;
     int32_t n_sym = n_special, n_merges = 0;
-    pair_table pairs = {0};
+    bpe_pair_table pairs = {0};
     if (!rc && (!sym_bytes || !sym_len)) rc = lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
     if (!rc) {
         uint32_t order[256];
@@ -287,25 +390,29 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
         for (uint32_t w = 0; !rc && w < wt.n; w++) wlen[w] = word_start[w + 1] - word_start[w];
     }
 
-    /* 3. merges */
-    while (!rc && n_sym < max_syms) {
-        memset(pairs.key, 0, ((size_t)pairs.mask + 1) * sizeof *pairs.key);
-        memset(pairs.count, 0, ((size_t)pairs.mask + 1) * sizeof *pairs.count);
-        for (uint32_t w = 0; w < wt.n; w++) {
-            const int32_t *s = word_syms + word_start[w];
-            for (uint32_t i = 0; i + 1 < wlen[w]; i++) pt_add(&pairs, s[i], s[i + 1], wt.count[w]);
+    /* 3. merges: pair counts are updated only in the words a merge touches, and the
+     * best pair comes from a lazy max-heap (an entry whose count went stale is pushed
+     * back with the current count), as Hugging Face's trainer does */
+    bpe_pair_heap heap = {0};
+    uint32_t *stamp = NULL; /* last merge that rewrote each word */
+    if (!rc) {
+        stamp = calloc((size_t)wt.n + 1, sizeof *stamp);
+        if (!stamp) rc = lmc_set_error(LMC_ERR_NOMEM, "tokenizer training: out of memory");
+    }
+    for (uint32_t w = 0; !rc && w < wt.n; w++)
+        rc = count_word_pairs(&pairs, word_syms + word_start[w], wlen[w], w, wt.count[w]);
+    for (uint32_t j = 0; !rc && j <= pairs.mask; j++)
+        if (pairs.e[j].key && pairs.e[j].count > 0) rc = heap_push(&heap, pairs.e[j].count, pairs.e[j].key);
+    uint32_t iter = 0;
+    while (!rc && n_sym < max_syms && heap.n > 0) {
+        bpe_heap_item top = heap_pop(&heap);
+        bpe_pair *pe = &pairs.e[pt_slot(&pairs, top.key)];
+        if (pe->count != top.count) { /* stale: requeue with what it is now */
+            if (pe->count > 0) rc = heap_push(&heap, pe->count, top.key);
+            continue;
         }
-        int64_t best = 0;
-        uint64_t best_key = 0;
-        for (uint32_t i = 0; i <= pairs.mask; i++) {
-            if (!pairs.key[i]) continue;
-            if (pairs.count[i] > best || (pairs.count[i] == best && pairs.key[i] < best_key)) {
-                best = pairs.count[i];
-                best_key = pairs.key[i];
-            }
-        }
-        if (best == 0 || best < p->min_frequency) break;
-        const int32_t a = (int32_t)((best_key - 1) >> 32), b = (int32_t)((best_key - 1) & 0xFFFFFFFFu);
+        if (top.count <= 0 || top.count < p->min_frequency) break;
+        const int32_t a = (int32_t)((top.key - 1) >> 32), b = (int32_t)((top.key - 1) & 0xFFFFFFFFu);
         const int32_t id = n_sym;
         sym_len[id] = sym_len[a] + sym_len[b];
         sym_bytes[id] = malloc(sym_len[id]);
@@ -326,9 +433,20 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
         }
         n_merges++;
         n_sym++;
-        /* apply left to right, without overlaps */
-        for (uint32_t w = 0; w < wt.n; w++) {
+        iter++;
+        /* rewrite the words that contain the pair: their old pairs out, new pairs in;
+         * the where-list is detached first because new pairs may grow the table */
+        uint32_t *where = pe->where, n_where = pe->n_where;
+        pe->where = NULL, pe->n_where = pe->cap_where = 0;
+        for (uint32_t k = 0; !rc && k < n_where; k++) {
+            const uint32_t w = where[k];
+            if (stamp[w] == iter) continue;
+            stamp[w] = iter;
             int32_t *s = word_syms + word_start[w];
+            bool has = false;
+            for (uint32_t i = 0; i + 1 < wlen[w] && !has; i++) has = s[i] == a && s[i + 1] == b;
+            if (!has) continue; /* stale entry */
+            if ((rc = count_word_pairs(&pairs, s, wlen[w], w, -wt.count[w]))) break;
             uint32_t j = 0;
             for (uint32_t i = 0; i < wlen[w];) {
                 if (i + 1 < wlen[w] && s[i] == a && s[i + 1] == b) {
@@ -339,9 +457,18 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
                 }
             }
             wlen[w] = j;
+            if ((rc = count_word_pairs(&pairs, s, wlen[w], w, wt.count[w]))) break;
+            for (uint32_t i = 0; i + 1 < j; i++) /* pairs with the new symbol enter the heap */
+                if (s[i] == id || s[i + 1] == id) {
+                    bpe_pair *ne = &pairs.e[pt_slot(&pairs, pair_key(s[i], s[i + 1]))];
+                    if ((rc = heap_push(&heap, ne->count, ne->key))) break;
+                }
         }
+        free(where);
         if (p->progress) p->progress(p->user, n_files + n_sym, n_files + (int64_t)p->vocab_size);
     }
+    free(heap.h);
+    free(stamp);
 
     /* 4. the GGUF vocabulary */
     if (!rc) {
@@ -391,7 +518,7 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
     for (int32_t i = 0; sym_bytes && i < max_syms; i++) free(sym_bytes[i]);
     for (int32_t i = 0; merges && i < max_syms; i++) free(merges[i]);
     free(sym_bytes), free(sym_len), free(merges), free(word_syms), free(word_start), free(wlen);
-    free(pairs.key), free(pairs.count);
+    pt_free(&pairs);
     wt_free(&wt);
     return rc;
 }
