@@ -1,2 +1,10 @@
 # Training: compute estimates.
 lmc_add_test(cli_flops ARGS bash ${CMAKE_SOURCE_DIR}/tests/cli/test_flops.sh)
+# Every layer's backward against central finite differences, in double, on the same
+# source the float training path runs (src/train/train_ops.inc).
+add_executable(test_train_grad ${CMAKE_CURRENT_LIST_DIR}/train/test_train_grad.c)
+target_include_directories(test_train_grad PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR}/src/core ${CMAKE_SOURCE_DIR}/src/train)
+target_link_libraries(test_train_grad PRIVATE lmc_static)
+foreach(layer linear rmsnorm layernorm rope attention swiglu gelu embedding xent)
+  lmc_add_test(train_grad_${layer} ARGS $<TARGET_FILE:test_train_grad> ${layer})
+endforeach()

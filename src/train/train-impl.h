@@ -1,0 +1,40 @@
+/* train-impl.h — the training area's internal interface: layer forward/backward for
+ * float (_f32, training) and double (_f64, finite-difference checks), from the one
+ * source train_ops.inc. */
+#ifndef LMC_TRAIN_IMPL_H
+#define LMC_TRAIN_IMPL_H
+
+#include "lmc-impl.h"
+
+#define LMC_TR_DECLARE(REAL, S)                                                                                     \
+    void lmc_tr_linear_fwd##S(REAL *Y, const REAL *X, const REAL *W, const REAL *b, int64_t N, int64_t NI, int64_t O); \
+    void lmc_tr_linear_bwd##S(REAL *dX, REAL *dW, REAL *db, const REAL *dY, const REAL *X, const REAL *W, int64_t N,  \
+                              int64_t NI, int64_t O);                                                                \
+    void lmc_tr_rmsnorm_fwd##S(REAL *y, REAL *rstd, const REAL *x, const REAL *w, int64_t N, int64_t C, REAL eps);    \
+    void lmc_tr_rmsnorm_bwd##S(REAL *dx, REAL *dw, const REAL *dy, const REAL *x, const REAL *w, const REAL *rstd,    \
+                               int64_t N, int64_t C);                                                               \
+    void lmc_tr_layernorm_fwd##S(REAL *y, REAL *mean, REAL *rstd, const REAL *x, const REAL *w, const REAL *b,       \
+                                 int64_t N, int64_t C, REAL eps);                                                   \
+    void lmc_tr_layernorm_bwd##S(REAL *dx, REAL *dw, REAL *db, const REAL *dy, const REAL *x, const REAL *w,         \
+                                 const REAL *mean, const REAL *rstd, int64_t N, int64_t C);                         \
+    void lmc_tr_rope_fwd##S(REAL *x, const int32_t *pos, int64_t N, int H, int D, int n_rot, REAL base);              \
+    void lmc_tr_rope_bwd##S(REAL *dx, const int32_t *pos, int64_t N, int H, int D, int n_rot, REAL base);             \
+    void lmc_tr_attn_fwd##S(REAL *out, REAL *P, const REAL *q, const REAL *k, const REAL *v, int64_t B, int64_t T,   \
+                            int H, int Hkv, int D);                                                                 \
+    void lmc_tr_attn_bwd##S(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, const REAL *P, const REAL *q,             \
+                            const REAL *k, const REAL *v, int64_t B, int64_t T, int H, int Hkv, int D, REAL *scratch); \
+    void lmc_tr_swiglu_fwd##S(REAL *h, const REAL *g, const REAL *u, int64_t n);                                     \
+    void lmc_tr_swiglu_bwd##S(REAL *dg, REAL *du, const REAL *dh, const REAL *g, const REAL *u, int64_t n);          \
+    void lmc_tr_gelu_fwd##S(REAL *y, const REAL *x, int64_t n);                                                      \
+    void lmc_tr_gelu_bwd##S(REAL *dx, const REAL *dy, const REAL *x, int64_t n);                                     \
+    void lmc_tr_embed_fwd##S(REAL *x, const REAL *E, const REAL *Pos, const int32_t *ids, const int32_t *pos,        \
+                             int64_t N, int64_t C);                                                                 \
+    void lmc_tr_embed_bwd##S(REAL *dE, REAL *dPos, const REAL *dx, const int32_t *ids, const int32_t *pos,           \
+                             int64_t N, int64_t C);                                                                 \
+    REAL lmc_tr_xent##S(REAL *dlogits, const REAL *logits, const int32_t *targets, int64_t N, int64_t V,             \
+                        int64_t *n_counted);
+
+LMC_TR_DECLARE(float, _f32)
+LMC_TR_DECLARE(double, _f64)
+
+#endif
