@@ -1365,6 +1365,74 @@ int lmc_flops_training(const lmc_flops_params *p, lmc_flops_result *r);
  * C^0.5; tokens_per_param defaults to 20 when <= 0). */
 int lmc_flops_chinchilla(double budget, double tokens_per_param, double *n_params, double *n_tokens);
 
+/* ---- training core (src/train/train_ops.inc, train_model.c) ------------------------ */
+
+/* A model that can learn: llama (RMSNorm, RoPE, GQA, SwiGLU) or gpt2 (LayerNorm,
+ * learned positions, GELU), float32, with the tensor names of GGUF. Quantized
+ * weights and mixtures of experts are inference-only. */
+typedef struct lmc_train_config {
+    lmc_arch arch;          /* LMC_ARCH_LLAMA or LMC_ARCH_GPT2                         */
+    int32_t n_layer, n_head, n_head_kv, n_embd;
+    int32_t n_ff;           /* 0: 4 * n_embd                                           */
+    int32_t n_vocab, n_ctx; /* n_ctx: the longest sequence trained on (positions)      */
+    bool bias;              /* biases on the projections (gpt2's usual; llama: none)   */
+    bool tied;              /* the output head is token_embd                           */
+    float norm_eps, rope_base;
+} lmc_train_config;
+lmc_train_config lmc_train_default_config(void);
+
+typedef struct lmc_train_model lmc_train_model;
+/* Everything is allocated here, once: parameters, gradients, AdamW moments and the
+ * activations of max_batch sequences of n_ctx tokens. Weights start as GPT-2's
+ * initialisation from seed. n_threads: OpenBLAS threads for the GEMMs. */
+lmc_train_model *lmc_train_model_init(const lmc_train_config *c, int32_t max_batch, int32_t n_threads, uint64_t seed);
+void lmc_train_model_free(lmc_train_model *m);
+const lmc_train_config *lmc_train_model_config(const lmc_train_model *m);
+int64_t lmc_train_model_n_params(const lmc_train_model *m);
+
+/* Parameter tensors by index (the size table's order) or GGUF name. */
+typedef struct lmc_train_tensor {
+    const char *name;   /* "blk.0.attn_q.weight", ...                        */
+    int64_t ne[2];      /* ne[0] = row length, ne[1] = rows (1 for vectors) */
+    float *data, *grad;
+    bool decay;         /* weight decay applies (matrices, embeddings)      */
+} lmc_train_tensor;
+int lmc_train_model_n_tensors(const lmc_train_model *m);
+int lmc_train_model_tensor(lmc_train_model *m, int i, lmc_train_tensor *out);
+int lmc_train_model_find(const lmc_train_model *m, const char *name); /* index or -1 */
+
+/* The flat buffers (n floats each), for checkpoints. */
+typedef enum lmc_train_state { LMC_TRAIN_PARAMS, LMC_TRAIN_GRADS, LMC_TRAIN_ADAM_M, LMC_TRAIN_ADAM_V } lmc_train_state;
+float *lmc_train_model_state(lmc_train_model *m, lmc_train_state which, size_t *n);
+int64_t lmc_train_model_step(const lmc_train_model *m);   /* optimizer steps taken */
+void lmc_train_model_set_step(lmc_train_model *m, int64_t step);
+
+/* Forward over B sequences of T tokens (tokens[B*T]); with targets (-1 = position
+ * ignored) the mean cross-entropy goes to *loss; with backward, d(grad_scale * loss)
+ * is ADDED to the gradients (grad_scale = 1/A accumulates A micro-batches). */
+int lmc_train_step_fb(lmc_train_model *m, const int32_t *tokens, const int32_t *targets, int32_t B, int32_t T,
+                      float grad_scale, bool backward, float *loss, int64_t *n_counted);
+void lmc_train_zero_grad(lmc_train_model *m);
+const float *lmc_train_logits(const lmc_train_model *m); /* [B*T][n_vocab] of the last forward */
+
+/* AdamW as torch.optim.AdamW (decoupled decay, bias-corrected moments), with
+ * clipping by global norm (as clip_grad_norm_) and a linear-warmup + cosine schedule. */
+typedef struct lmc_adamw_params {
+    float lr, min_lr;        /* peak and final learning rate                        */
+    float beta1, beta2, eps;
+    float weight_decay;      /* on matrices and embeddings only, unless decay_all   */
+    int64_t warmup;          /* steps of linear warmup                              */
+    int64_t total_steps;     /* cosine reaches min_lr here (0: constant after warmup) */
+    float clip;              /* max global gradient norm (0 = no clipping)          */
+    bool decay_all;          /* weight decay on norms and biases too                */
+} lmc_adamw_params;
+lmc_adamw_params lmc_adamw_default_params(void);
+float lmc_lr_at(const lmc_adamw_params *p, int64_t step);
+float lmc_train_grad_norm(const lmc_train_model *m);
+/* One update from the accumulated gradients (clip, schedule, AdamW); *lr and *norm
+ * (before clipping) may be NULL. Refuses a non-finite gradient. */
+int lmc_train_adamw_step(lmc_train_model *m, const lmc_adamw_params *p, float *lr, float *norm);
+
 /* @@TRAIN@@ */
 
 /* ======================================================================== */

@@ -8,3 +8,9 @@ target_link_libraries(test_train_grad PRIVATE lmc_static)
 foreach(layer linear rmsnorm layernorm rope attention swiglu gelu embedding xent)
   lmc_add_test(train_grad_${layer} ARGS $<TARGET_FILE:test_train_grad> ${layer})
 endforeach()
+# The whole model against PyTorch 1.13 (fixtures from tests/train/make_fixture.py):
+# logits, loss, every gradient, and the losses of 10 AdamW steps; llama and gpt2.
+foreach(arch llama gpt2)
+  lmc_add_test(train_vs_torch_${arch} SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_train_vs_torch.c
+               ARGS ${CMAKE_CURRENT_LIST_DIR}/train/fixtures/${arch}.bin)
+endforeach()
