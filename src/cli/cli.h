@@ -65,5 +65,6 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+int cmd_bench_train(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

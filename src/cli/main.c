@@ -20,6 +20,7 @@ static const cli_command g_commands[] = {
     {"perplexity", cmd_perplexity, "perplexity of a text file (llama-perplexity's method, or a sliding window)"},
     {"eval", cmd_eval, "score a model on a benchmark task described by a spec file (tasks/)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
+    {"bench-train", cmd_bench_train, "training speed: ms/step, tokens/s and MFU of a model shape (fwd+bwd+AdamW)"},
     {"bench-engine", cmd_bench_engine, "serving engine: throughput at 1..64 streams, cached TTFT, KV-type perplexity"},
 };
 

@@ -171,7 +171,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     /* activations: one allocation from the same kind of table */
     const int64_t per_layer = N * C /*x_in*/ + N * C /*h1*/ + 2 * N + N * HD + 2 * N * KD + (int64_t)max_batch * H * T * T +
                               N * HD /*att*/ + N * C /*x_mid*/ + N * C /*h2*/ + 2 * N + 3 * N * F;
-    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + T + 16;
+    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + T * T + 16;
     m->act_floats = (size_t)(per_layer * k->n_layer + global);
     m->act_mem = calloc(m->act_floats, sizeof(float));
     m->pos = calloc((size_t)N, sizeof(int32_t));
@@ -192,7 +192,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     TAKE(m->x_final, N * C), TAKE(m->hf, N * C), TAKE(m->meanf, N), TAKE(m->rstdf, N), TAKE(m->logits, N * V);
     TAKE(m->dlogits, N * V), TAKE(m->dx, N * C), TAKE(m->dh, N * C), TAKE(m->dq, N * HD), TAKE(m->datt, N * HD);
     TAKE(m->dk, N * KD), TAKE(m->dv, N * KD), TAKE(m->df1, N * F), TAKE(m->df2, N * F), TAKE(m->dact, N * F);
-    TAKE(m->scratch, T + 16);
+    TAKE(m->scratch, T * T + 16);
 #undef TAKE
     m->tok_embd = P(m, "token_embd.weight", 0);
     m->pos_embd = P(m, "position_embd.weight", 0);
