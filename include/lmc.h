@@ -1386,6 +1386,10 @@ typedef struct lmc_train_model lmc_train_model;
  * activations of max_batch sequences of n_ctx tokens. Weights start as GPT-2's
  * initialisation from seed. n_threads: OpenBLAS threads for the GEMMs. */
 lmc_train_model *lmc_train_model_init(const lmc_train_config *c, int32_t max_batch, int32_t n_threads, uint64_t seed);
+/* Continues from a GGUF model (F32, F16 or BF16 weights, llama or gpt2; n_ctx 0 =
+ * the model's): quantized weights, experts and other layers inference has but
+ * training does not are refused with a message naming them. */
+lmc_train_model *lmc_train_model_from_gguf(const char *path, int32_t max_batch, int32_t n_ctx, int32_t n_threads);
 void lmc_train_model_free(lmc_train_model *m);
 const lmc_train_config *lmc_train_model_config(const lmc_train_model *m);
 int64_t lmc_train_model_n_params(const lmc_train_model *m);

@@ -14,3 +14,5 @@ foreach(arch llama gpt2)
   lmc_add_test(train_vs_torch_${arch} SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_train_vs_torch.c
                ARGS ${CMAKE_CURRENT_LIST_DIR}/train/fixtures/${arch}.bin)
 endforeach()
+# Training from GGUF: the training forward equals the inference forward; refusals.
+lmc_add_test(train_from_gguf SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_train_from_gguf.c)
