@@ -1482,6 +1482,54 @@ double lmc_dist_comm_seconds(const lmc_dist *d);
 /* Bytes this rank sent into all-reduces since init. */
 uint64_t lmc_dist_comm_bytes(const lmc_dist *d);
 
+/* Token shards: "LMCTOKS\0", u32 version 1, u32 token width (2 or 4 bytes), u64
+ * count, tokens. lmc_data_prepare tokenizes the corpus files (joined) with "char"
+ * (the bytes that occur: characters for ASCII text, as nanoGPT's shakespeare_char),
+ * "byte" (all 256), or the vocabulary of a GGUF file, and writes out_dir/train.bin,
+ * out_dir/val.bin (the last val_fraction of the tokens) and out_dir/tokenizer.gguf. */
+int lmc_data_prepare(const char *tokenizer, const char *const *files, int n_files, const char *out_dir,
+                     double val_fraction, int64_t *n_train, int64_t *n_val, int32_t *n_vocab);
+int lmc_shard_read(const char *path, int32_t **tokens, int64_t *n);
+
+/* Writes the model as a GGUF file (F32) that lmc loads (llama: llama.cpp too), with
+ * the tokenizer keys of tokenizer_gguf (may be NULL). gpt2 gets llama.cpp's fused
+ * attn_qkv and zero biases when trained without them. */
+int lmc_train_model_save_gguf(lmc_train_model *m, const char *tokenizer_gguf, const char *path);
+
+typedef struct lmc_train_progress {
+    int64_t step, steps;
+    float loss, val_loss;   /* val_loss: NaN when not evaluated at this step */
+    float lr, grad_norm;
+    double tokens_per_s, elapsed_s;
+} lmc_train_progress;
+
+typedef struct lmc_train_run_params {
+    lmc_train_config config;   /* n_vocab 0: the data's tokenizer size               */
+    lmc_adamw_params opt;
+    const char *data_dir;      /* from lmc_data_prepare                              */
+    const char *out_path;      /* MODEL.gguf; beside it MODEL.gguf.ckpt, .loss.svg  */
+    const char *init_path;     /* continue from this F32/F16 GGUF model (or NULL)    */
+    const char *resume_path;   /* resume from this checkpoint (or NULL)              */
+    const char *ckpt_path;     /* where to write checkpoints (NULL: OUT.ckpt)        */
+    int32_t batch, grad_accum; /* sequences per micro-batch; micro-batches per step  */
+    int64_t steps, eval_interval, ckpt_interval;
+    uint64_t seed;
+    int32_t n_threads;
+    void (*progress)(void *user, const lmc_train_progress *p);
+    void *user;
+} lmc_train_run_params;
+lmc_train_run_params lmc_train_run_default_params(void);
+
+typedef struct lmc_train_run_result {
+    float final_loss, final_val_loss;
+    int64_t steps;
+    float *losses;             /* [steps] training loss per step (free() it)          */
+} lmc_train_run_result;
+/* The whole run: batches (random offsets, seeded), AdamW with accumulation, the full
+ * validation split every eval_interval steps, checkpoints every ckpt_interval steps
+ * (atomic: a crash or a full disk leaves the previous one), exact resume, NaN stop. */
+int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *r);
+
 /* @@DIST@@ */
 
 #ifdef __cplusplus

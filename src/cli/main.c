@@ -21,6 +21,8 @@ static const cli_command g_commands[] = {
     {"eval", cmd_eval, "score a model on a benchmark task described by a spec file (tasks/)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
     {"bench-train", cmd_bench_train, "training speed: ms/step, tokens/s and MFU of a model shape (fwd+bwd+AdamW)"},
+    {"data", cmd_data, "prepare token shards from text for training (lmc data prepare)"},
+    {"train", cmd_train, "pretrain a llama or gpt2 model from scratch; checkpoints, resume, loss curve"},
     {"bench-engine", cmd_bench_engine, "serving engine: throughput at 1..64 streams, cached TTFT, KV-type perplexity"},
 };
 
