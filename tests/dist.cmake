@@ -12,3 +12,9 @@ if(LMC_HAVE_MPI)
                  "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;ASAN_OPTIONS=detect_leaks=0;OMPI_MCA_rmaps_base_oversubscribe=1")
   endif()
 endif()
+if(LMC_HAVE_MPI AND LMC_MPIEXEC)
+  # lmc train on 2 ranks = 1 rank with twice the accumulation; a killed rank stops
+  # the job and --resume finishes it.
+  lmc_add_test(train_mpi2 ARGS bash ${CMAKE_CURRENT_LIST_DIR}/dist/test_train_mpi.sh ${LMC_MPIEXEC} LABELS slow TIMEOUT 300)
+  set_property(TEST train_mpi2 APPEND PROPERTY ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0")
+endif()

@@ -168,6 +168,7 @@ int cmd_train(int argc, char **argv) {
             p.config.n_layer, p.config.n_head, p.config.n_embd, p.config.n_ctx, (long long)p.steps, p.batch,
             p.grad_accum, tokens, 6 * n_par * tokens);
     cli_progress_init(&ps.bar, "train", 0);
+    if (getenv("OMPI_COMM_WORLD_RANK") && strcmp(getenv("OMPI_COMM_WORLD_RANK"), "0")) ps.bar.tty = 0; /* one bar */
     p.progress = progress;
     p.user = &ps;
     lmc_train_run_result r = {0};
@@ -177,8 +178,16 @@ int cmd_train(int argc, char **argv) {
         free(cfgbuf);
         return cli_lib_error();
     }
+    if (r.rank != 0) { /* rank 0 reports and writes */
+        free(r.losses);
+        free(cfgbuf);
+        return CLI_OK;
+    }
     fprintf(stderr, "lmc train: %lld steps, final train loss %.4f, validation loss %.4f; wrote %s (+ .ckpt, .loss.svg)\n",
             (long long)r.steps, r.final_loss, r.final_val_loss, p.out_path);
+    if (r.n_ranks > 1)
+        fprintf(stderr, "lmc train: %d ranks; %.2f s of %.2f s in gradient all-reduce (%.1f ms per step)\n", r.n_ranks,
+                r.comm_s, r.train_s, r.steps ? 1e3 * r.comm_s / (double)r.steps : 0.0);
     /* the loss of every step, for scripts: step<TAB>loss */
     char lp[4200];
     snprintf(lp, sizeof lp, "%s.losses.tsv", p.out_path);

@@ -245,9 +245,16 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
     float *hist = NULL, *vhist = NULL;
     int64_t n_hist = 0, n_vhist = 0;
     lmc_train_model *m = NULL;
+    /* data parallel: under mpirun every rank runs this; alone it is rank 0 of 1 */
+    lmc_dist *dist = lmc_dist_init(NULL, NULL);
+    if (!dist) return LMC_ERR_IO;
+    const int rank = lmc_dist_rank(dist), R = lmc_dist_size(dist);
     int rc;
     snprintf(path, sizeof path, "%s/train.bin", p->data_dir);
-    if ((rc = lmc_shard_read(path, &train, &n_train))) return rc;
+    if ((rc = lmc_shard_read(path, &train, &n_train))) {
+        lmc_dist_free(dist);
+        return rc;
+    }
     snprintf(path, sizeof path, "%s/val.bin", p->data_dir);
     if ((rc = lmc_shard_read(path, &val, &n_val))) goto done;
     snprintf(tokpath, sizeof tokpath, "%s/tokenizer.gguf", p->data_dir);
@@ -357,10 +364,22 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
         lmc_train_zero_grad(m);
         double loss = 0;
         for (int32_t a = 0; a < p->grad_accum; a++) {
-            draw_batch(&rng, train, n_train, B, Tm, x, y);
-            float l = 0;
-            if ((rc = lmc_train_step_fb(m, x, y, B, Tm, 1.0f / (float)p->grad_accum, true, &l, NULL))) goto done;
-            loss += l / p->grad_accum;
+            /* every rank draws the global batch's R micro-batches from the same stream
+             * and runs its own: R ranks x A micro-batches = one rank x (A R) */
+            for (int r = 0; r < R; r++) {
+                draw_batch(&rng, train, n_train, B, Tm, x, y);
+                if (r != rank) continue;
+                float l = 0;
+                if ((rc = lmc_train_step_fb(m, x, y, B, Tm, 1.0f / (float)p->grad_accum, true, &l, NULL))) goto done;
+                loss += l / p->grad_accum;
+            }
+        }
+        if (R > 1) {
+            size_t ng;
+            float *g = lmc_train_model_state(m, LMC_TRAIN_GRADS, &ng);
+            if ((rc = lmc_dist_allreduce_mean(dist, g, ng, 0))) goto done;
+            if ((rc = lmc_dist_allreduce_sum_f64(dist, &loss, 1))) goto done;
+            loss /= R;
         }
         if (!isfinite(loss)) {
             rc = lmc_set_error(LMC_ERR_INVALID_ARG,
@@ -377,7 +396,7 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
         hist[n_hist++] = (float)loss;
         const int64_t done_steps = step + 1;
         double vl = NAN;
-        if ((p->eval_interval > 0 && done_steps % p->eval_interval == 0) || done_steps == p->steps) {
+        if (rank == 0 && ((p->eval_interval > 0 && done_steps % p->eval_interval == 0) || done_steps == p->steps)) {
             if (n_val > Tm) {
                 if ((rc = eval_val(m, val, n_val, B, Tm, x, y, &vl))) goto done;
                 vhist[2 * n_vhist] = (float)done_steps, vhist[2 * n_vhist + 1] = (float)vl;
@@ -385,20 +404,25 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
             }
         }
         const double t = now_s();
-        if (p->progress) {
+        if (p->progress && rank == 0) {
             lmc_train_progress pr = {.step = done_steps, .steps = p->steps, .loss = (float)loss, .val_loss = (float)vl,
                                      .lr = lr, .grad_norm = norm,
-                                     .tokens_per_s = (double)B * Tm * p->grad_accum / (t - t_last),
+                                     .tokens_per_s = (double)B * Tm * p->grad_accum * R / (t - t_last),
                                      .elapsed_s = t - t_start};
             p->progress(p->user, &pr);
         }
         t_last = t;
-        if ((p->ckpt_interval > 0 && done_steps % p->ckpt_interval == 0) || done_steps == p->steps)
+        /* one writer: rank 0 checkpoints (every rank can resume from it) */
+        if (rank == 0 && ((p->ckpt_interval > 0 && done_steps % p->ckpt_interval == 0) || done_steps == p->steps))
             if ((rc = write_ckpt(m, ckpt, &rng, hist, n_hist, vhist, n_vhist))) goto done;
     }
-    if ((rc = lmc_train_model_save_gguf(m, tokpath, p->out_path))) goto done;
-    if ((rc = write_svg(svg, hist, n_hist, vhist, n_vhist))) goto done;
+    if (rank == 0 && (rc = lmc_train_model_save_gguf(m, tokpath, p->out_path))) goto done;
+    if (rank == 0 && (rc = write_svg(svg, hist, n_hist, vhist, n_vhist))) goto done;
     if (res) {
+        res->rank = rank;
+        res->n_ranks = R;
+        res->comm_s = lmc_dist_comm_seconds(dist);
+        res->train_s = now_s() - t_start;
         res->final_loss = n_hist ? hist[n_hist - 1] : NAN;
         res->final_val_loss = n_vhist ? vhist[2 * n_vhist - 1] : NAN;
         res->steps = n_hist;
@@ -408,5 +432,6 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
 done:
     free(train), free(val), free(x), free(y), free(hist), free(vhist);
     lmc_train_model_free(m);
+    lmc_dist_free(dist);
     return rc;
 }
