@@ -1444,6 +1444,44 @@ int lmc_train_adamw_step(lmc_train_model *m, const lmc_adamw_params *p, float *l
 /* (owned by the pretrain area: src/train/data_*.c, run_*.c, ckpt_*.c)      */
 /* ======================================================================== */
 
+/* @@PRETRAIN@@ */
+
+/* ======================================================================== */
+/* Data-parallel runtime: MPI when built with it, else one rank             */
+/* (src/train/dist.c)                                                       */
+/* ======================================================================== */
+
+/* One process of a data-parallel job. Built with MPI (LMC_MPI) and started by
+ * mpirun/srun, it joins MPI_COMM_WORLD; otherwise (no MPI in the build, or started
+ * without a launcher) it is rank 0 of 1 and every call below is a cheap no-op, so a
+ * single-process run behaves exactly as without MPI. */
+typedef struct lmc_dist lmc_dist;
+
+/* argc/argv may be NULL. NULL + message if MPI fails to start. */
+lmc_dist *lmc_dist_init(int *argc, char ***argv);
+/* Finalizes MPI (when it was started). */
+void lmc_dist_free(lmc_dist *d);
+int lmc_dist_rank(const lmc_dist *d);
+int lmc_dist_size(const lmc_dist *d);
+/* True when the build has MPI support (whether or not this run uses it). */
+bool lmc_dist_compiled(void);
+/* Name of the transport for logs: "single process" or "MPI (<library version>)". */
+const char *lmc_dist_name(const lmc_dist *d);
+
+/* buf[0..n) := mean over ranks of buf, in buckets of bucket_floats (0 = 4 Mi floats)
+ * so each call moves a bounded message. Every rank must call it with the same n.
+ * Returns LMC_ERR_IO with a message naming the failure when a peer is gone. */
+int lmc_dist_allreduce_mean(lmc_dist *d, float *buf, size_t n, size_t bucket_floats);
+/* Sum over ranks of doubles (losses, token counts). */
+int lmc_dist_allreduce_sum_f64(lmc_dist *d, double *buf, size_t n);
+/* Copies bytes from root to every rank. */
+int lmc_dist_broadcast(lmc_dist *d, void *buf, size_t bytes, int root);
+int lmc_dist_barrier(lmc_dist *d);
+/* Seconds spent inside collective calls since init (for "time in all-reduce"). */
+double lmc_dist_comm_seconds(const lmc_dist *d);
+/* Bytes this rank sent into all-reduces since init. */
+uint64_t lmc_dist_comm_bytes(const lmc_dist *d);
+
 /* Token shards: "LMCTOKS\0", u32 version 1, u32 token width (2 or 4 bytes), u64
  * count, tokens. lmc_data_prepare tokenizes the corpus files (joined) with "char"
  * (the bytes that occur: characters for ASCII text, as nanoGPT's shakespeare_char),
@@ -1486,6 +1524,8 @@ typedef struct lmc_train_run_result {
     float final_loss, final_val_loss;
     int64_t steps;
     float *losses;             /* [steps] training loss per step (free() it)          */
+    int rank, n_ranks;         /* this process in a data-parallel run (0 of 1 alone)  */
+    double comm_s, train_s;    /* seconds in gradient all-reduce; in the step loop    */
 } lmc_train_run_result;
 /* Under mpirun (lmc built with MPI) each rank takes its share of every global batch
  * (batch x grad_accum x ranks sequences), gradients are averaged with MPI_Allreduce,
@@ -1502,43 +1542,3 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *r);
 #endif
 
 #endif /* LMC_H */
-    int rank, n_ranks;         /* this process in a data-parallel run (0 of 1 alone)  */
-    double comm_s, train_s;    /* seconds in gradient all-reduce; in the step loop    */
-/* @@PRETRAIN@@ */
-
-/* ======================================================================== */
-/* Data-parallel runtime: MPI when built with it, else one rank             */
-/* (src/train/dist.c)                                                       */
-/* ======================================================================== */
-
-/* One process of a data-parallel job. Built with MPI (LMC_MPI) and started by
- * mpirun/srun, it joins MPI_COMM_WORLD; otherwise (no MPI in the build, or started
- * without a launcher) it is rank 0 of 1 and every call below is a cheap no-op, so a
- * single-process run behaves exactly as without MPI. */
-typedef struct lmc_dist lmc_dist;
-
-/* argc/argv may be NULL. NULL + message if MPI fails to start. */
-lmc_dist *lmc_dist_init(int *argc, char ***argv);
-/* Finalizes MPI (when it was started). */
-void lmc_dist_free(lmc_dist *d);
-int lmc_dist_rank(const lmc_dist *d);
-int lmc_dist_size(const lmc_dist *d);
-/* True when the build has MPI support (whether or not this run uses it). */
-bool lmc_dist_compiled(void);
-/* Name of the transport for logs: "single process" or "MPI (<library version>)". */
-const char *lmc_dist_name(const lmc_dist *d);
-
-/* buf[0..n) := mean over ranks of buf, in buckets of bucket_floats (0 = 4 Mi floats)
- * so each call moves a bounded message. Every rank must call it with the same n.
- * Returns LMC_ERR_IO with a message naming the failure when a peer is gone. */
-int lmc_dist_allreduce_mean(lmc_dist *d, float *buf, size_t n, size_t bucket_floats);
-/* Sum over ranks of doubles (losses, token counts). */
-int lmc_dist_allreduce_sum_f64(lmc_dist *d, double *buf, size_t n);
-/* Copies bytes from root to every rank. */
-int lmc_dist_broadcast(lmc_dist *d, void *buf, size_t bytes, int root);
-int lmc_dist_barrier(lmc_dist *d);
-/* Seconds spent inside collective calls since init (for "time in all-reduce"). */
-double lmc_dist_comm_seconds(const lmc_dist *d);
-/* Bytes this rank sent into all-reduces since init. */
-uint64_t lmc_dist_comm_bytes(const lmc_dist *d);
-
