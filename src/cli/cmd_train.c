@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *HELP =
     "usage: lmc train --data DIR --out MODEL.gguf [model] [optimisation] [run]\n"
@@ -161,6 +162,13 @@ int cmd_train(int argc, char **argv) {
     /* 6 N per token for the weights + 12 L T d for attention */
     const double C = p.config.n_embd, F = p.config.n_ff > 0 ? p.config.n_ff : 4 * C;
     const double n_par = p.config.n_layer * (4 * C * C + (p.config.arch == LMC_ARCH_LLAMA ? 3 : 2) * C * F);
+    if (peak <= 0 && isatty(2)) { /* MFU needs the FP32 peak: measured briefly for a person watching (lmc bench --memory measures longer) */
+        lmc_threadpool *tp = p.n_threads > 1 ? lmc_threadpool_init(p.n_threads) : NULL;
+        peak = lmc_bench_fma_gflops(tp, 0.3);
+        lmc_threadpool_free(tp);
+        fprintf(stderr, "lmc train: FP32 peak of %d thread(s) measured at %.0f GFLOP/s (for MFU; --peak sets it)\n",
+                p.n_threads, peak);
+    }
     prog_state ps = {.peak = peak, .flops_per_token = 6 * n_par + 12.0 * p.config.n_layer * p.config.n_ctx * C};
     const double tokens = (double)p.steps * p.batch * p.grad_accum * p.config.n_ctx;
     fprintf(stderr, "lmc train: %s, %d layers, %d heads, dim %d, ctx %d; %lld steps x %d x %d sequences = %.3g tokens; "

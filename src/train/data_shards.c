@@ -161,6 +161,16 @@ int lmc_data_prepare(const char *tokenizer, const char *const *files, int n_file
     if (!(val_fraction >= 0 && val_fraction < 1))
         return lmc_set_error(LMC_ERR_INVALID_ARG, "data prepare: --val-fraction must be in [0, 1), got %g", val_fraction);
     const bool is_char = !strcmp(tokenizer, "char"), is_byte = !strcmp(tokenizer, "byte");
+    if (!is_char && !is_byte) { /* check the tokenizer before anything is written */
+        lmc_gguf *g = lmc_gguf_open(tokenizer);
+        lmc_vocab *v = g ? lmc_vocab_load(g) : NULL;
+        const bool ok = v != NULL;
+        lmc_vocab_free(v);
+        lmc_gguf_close(g);
+        if (!ok)
+            return lmc_set_error(LMC_ERR_INVALID_ARG, "data prepare: unknown tokenizer '%s': use char, byte or a GGUF file "
+                                 "with a vocabulary (%s)", tokenizer, lmc_last_error());
+    }
     /* the whole corpus, files joined */
     char *text = NULL;
     size_t len = 0;
@@ -236,7 +246,7 @@ int lmc_data_prepare(const char *tokenizer, const char *const *files, int n_file
     free(text);
     if (!rc && n < 2) rc = lmc_set_error(LMC_ERR_FORMAT, "data prepare: the corpus has %lld tokens; too little to train on",
                                          (long long)n);
-    const int64_t nv = (int64_t)((double)n * val_fraction), nt = n - nv;
+    const int64_t nt = (int64_t)((double)n * (1.0 - val_fraction)), nv = n - nt; /* as nanoGPT: int(n * 0.9) */
     const int width = V <= 65536 ? 2 : 4;
     if (!rc) rc = write_shard(tpath, tok, nt, width);
     if (!rc) rc = write_shard(vapath, tok + nt, nv, width);
