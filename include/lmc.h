@@ -1135,6 +1135,14 @@ lmc_bpe_train_params lmc_bpe_train_default_params(void);
  * out_path atomically; lmc_vocab_load, `lmc tokenize -m` and `lmc data prepare` read it. */
 int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_params *p, const char *out_path);
 
+/* Hugging Face folder DIR (config.json with model_type llama or qwen2, model.safetensors
+ * or shards listed in model.safetensors.index.json, F32/F16/BF16; tokenizer.json BPE and
+ * tokenizer_config.json if present) -> GGUF at out_path with llama.cpp's names and keys:
+ * llama Q/K rows permuted to the interleaved rope layout, tokens/merges (byte-level) or
+ * tokens/scores (byte_fallback, SentencePiece-style), special ids, chat_template. type:
+ * "f32" (default), "f16" or "q8_0" for 2-D weights (rows not a multiple of 32 -> f16). */
+int lmc_hf_convert(const char *dir, const char *out_path, const char *type);
+
 /* @@HF@@ */
 
 /* ======================================================================== */
@@ -1336,6 +1344,44 @@ int lmc_engine_beam_search(lmc_engine *e, const int32_t *prompt, int64_t n_promp
 /* (owned by the server area: src/server/)                                  */
 /* ======================================================================== */
 
+/* An HTTP server speaking OpenAI's API (/v1/chat/completions, /v1/completions,
+ * /v1/embeddings, /v1/models) plus /tokenize, /detokenize, /health, /metrics
+ * (Prometheus text) and the embedded web chat page, every generation running through
+ * one lmc_engine (continuous batching). Threads: libmicrohttpd runs one thread per
+ * connection; lmc_server_stop is async-signal-safe. */
+typedef struct lmc_server lmc_server;
+
+typedef struct lmc_server_params {
+    const char *model_path;   /* GGUF model (required)                                 */
+    const char *model_alias;  /* name in /v1/models and responses (NULL: file name)    */
+    const char *host;         /* address to bind (default "127.0.0.1")                 */
+    int port;                 /* 0 = any free port (see lmc_server_port); default 8080 */
+    int n_parallel;           /* sequences decoded at once (engine n_seq_max; 8)        */
+    int n_ctx;                /* per-sequence context (0 = the model's; default 4096)   */
+    int n_threads;            /* compute threads (default 2)                            */
+    lmc_type kv_type;         /* KV block type (default F16)                            */
+    int64_t kv_mem;           /* KV pool bytes (0 = n_ctx * n_parallel tokens)          */
+    const char *api_key;      /* when set, "Authorization: Bearer KEY" is required      */
+    const char *cors_origin;  /* Access-Control-Allow-Origin (default "*")             */
+    int timeout_s;            /* idle connection timeout in seconds (default 600)       */
+    size_t max_body;          /* request body bytes (default 1 MiB) -> 413 beyond       */
+    int max_queue;            /* generations in flight before 503 (default 64)          */
+    int max_n;                /* largest `n` (default 8)                                */
+    int max_connections;      /* concurrent connections (default 128)                   */
+} lmc_server_params;
+
+lmc_server_params lmc_server_default_params(void);
+/* Loads the model, starts the engine and listens. NULL + lmc_last_error(). */
+lmc_server *lmc_server_init(const lmc_server_params *p);
+int lmc_server_port(const lmc_server *s);
+/* True when the model has no usable chat template and ChatML is used instead. */
+bool lmc_server_uses_chatml(const lmc_server *s);
+/* Serves until lmc_server_stop; then stops accepting, cancels what is in flight and
+ * returns LMC_OK. */
+int lmc_server_run(lmc_server *s);
+void lmc_server_stop(lmc_server *s); /* async-signal-safe */
+void lmc_server_free(lmc_server *s);
+
 /* @@SERVER@@ */
 
 /* ======================================================================== */
@@ -1444,44 +1490,6 @@ int lmc_train_adamw_step(lmc_train_model *m, const lmc_adamw_params *p, float *l
 /* (owned by the pretrain area: src/train/data_*.c, run_*.c, ckpt_*.c)      */
 /* ======================================================================== */
 
-/* @@PRETRAIN@@ */
-
-/* ======================================================================== */
-/* Data-parallel runtime: MPI when built with it, else one rank             */
-/* (src/train/dist.c)                                                       */
-/* ======================================================================== */
-
-/* One process of a data-parallel job. Built with MPI (LMC_MPI) and started by
- * mpirun/srun, it joins MPI_COMM_WORLD; otherwise (no MPI in the build, or started
- * without a launcher) it is rank 0 of 1 and every call below is a cheap no-op, so a
- * single-process run behaves exactly as without MPI. */
-typedef struct lmc_dist lmc_dist;
-
-/* argc/argv may be NULL. NULL + message if MPI fails to start. */
-lmc_dist *lmc_dist_init(int *argc, char ***argv);
-/* Finalizes MPI (when it was started). */
-void lmc_dist_free(lmc_dist *d);
-int lmc_dist_rank(const lmc_dist *d);
-int lmc_dist_size(const lmc_dist *d);
-/* True when the build has MPI support (whether or not this run uses it). */
-bool lmc_dist_compiled(void);
-/* Name of the transport for logs: "single process" or "MPI (<library version>)". */
-const char *lmc_dist_name(const lmc_dist *d);
-
-/* buf[0..n) := mean over ranks of buf, in buckets of bucket_floats (0 = 4 Mi floats)
- * so each call moves a bounded message. Every rank must call it with the same n.
- * Returns LMC_ERR_IO with a message naming the failure when a peer is gone. */
-int lmc_dist_allreduce_mean(lmc_dist *d, float *buf, size_t n, size_t bucket_floats);
-/* Sum over ranks of doubles (losses, token counts). */
-int lmc_dist_allreduce_sum_f64(lmc_dist *d, double *buf, size_t n);
-/* Copies bytes from root to every rank. */
-int lmc_dist_broadcast(lmc_dist *d, void *buf, size_t bytes, int root);
-int lmc_dist_barrier(lmc_dist *d);
-/* Seconds spent inside collective calls since init (for "time in all-reduce"). */
-double lmc_dist_comm_seconds(const lmc_dist *d);
-/* Bytes this rank sent into all-reduces since init. */
-uint64_t lmc_dist_comm_bytes(const lmc_dist *d);
-
 /* Token shards: "LMCTOKS\0", u32 version 1, u32 token width (2 or 4 bytes), u64
  * count, tokens. lmc_data_prepare tokenizes the corpus files (joined) with "char"
  * (the bytes that occur: characters for ASCII text, as nanoGPT's shakespeare_char),
@@ -1534,6 +1542,44 @@ typedef struct lmc_train_run_result {
  * validation split every eval_interval steps, checkpoints every ckpt_interval steps
  * (atomic: a crash or a full disk leaves the previous one), exact resume, NaN stop. */
 int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *r);
+
+/* @@PRETRAIN@@ */
+
+/* ======================================================================== */
+/* Data-parallel runtime: MPI when built with it, else one rank             */
+/* (src/train/dist.c)                                                       */
+/* ======================================================================== */
+
+/* One process of a data-parallel job. Built with MPI (LMC_MPI) and started by
+ * mpirun/srun, it joins MPI_COMM_WORLD; otherwise (no MPI in the build, or started
+ * without a launcher) it is rank 0 of 1 and every call below is a cheap no-op, so a
+ * single-process run behaves exactly as without MPI. */
+typedef struct lmc_dist lmc_dist;
+
+/* argc/argv may be NULL. NULL + message if MPI fails to start. */
+lmc_dist *lmc_dist_init(int *argc, char ***argv);
+/* Finalizes MPI (when it was started). */
+void lmc_dist_free(lmc_dist *d);
+int lmc_dist_rank(const lmc_dist *d);
+int lmc_dist_size(const lmc_dist *d);
+/* True when the build has MPI support (whether or not this run uses it). */
+bool lmc_dist_compiled(void);
+/* Name of the transport for logs: "single process" or "MPI (<library version>)". */
+const char *lmc_dist_name(const lmc_dist *d);
+
+/* buf[0..n) := mean over ranks of buf, in buckets of bucket_floats (0 = 4 Mi floats)
+ * so each call moves a bounded message. Every rank must call it with the same n.
+ * Returns LMC_ERR_IO with a message naming the failure when a peer is gone. */
+int lmc_dist_allreduce_mean(lmc_dist *d, float *buf, size_t n, size_t bucket_floats);
+/* Sum over ranks of doubles (losses, token counts). */
+int lmc_dist_allreduce_sum_f64(lmc_dist *d, double *buf, size_t n);
+/* Copies bytes from root to every rank. */
+int lmc_dist_broadcast(lmc_dist *d, void *buf, size_t bytes, int root);
+int lmc_dist_barrier(lmc_dist *d);
+/* Seconds spent inside collective calls since init (for "time in all-reduce"). */
+double lmc_dist_comm_seconds(const lmc_dist *d);
+/* Bytes this rank sent into all-reduces since init. */
+uint64_t lmc_dist_comm_bytes(const lmc_dist *d);
 
 /* @@DIST@@ */
 

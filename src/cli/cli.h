@@ -66,7 +66,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_bench_engine(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
 int cmd_bench_train(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif /* LMC_CLI_H */

@@ -9,6 +9,7 @@ static const cli_command g_commands[] = {
     {"flops", cmd_flops, "training compute, time and cost; compute-optimal model size"},
     {"pull", cmd_pull, "download a GGUF model (URL or hf://OWNER/REPO/FILE) into the cache"},
     {"run", cmd_run, "generate the continuation of a prompt (greedy or sampled)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, embeddings) and web chat"},
     {"chat", cmd_chat, "multi-turn chat with an instruction-tuned model (ChatML)"},
     {"tokenize", cmd_tokenize, "split text into a model's tokens (ids and pieces)"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
@@ -16,13 +17,14 @@ static const cli_command g_commands[] = {
     {"bleu", cmd_bleu, "BLEU and chrF of a system output against references (sacreBLEU-compatible)"},
     {"ngram", cmd_ngram, "n-gram language models: train (ARPA), perplexity, generate"},
     {"template", cmd_template, "render a chat template for a conversation (as transformers does)"},
+    {"convert", cmd_convert, "convert a Hugging Face folder (llama, qwen2) to GGUF"},
     {"quantize", cmd_quantize, "write a quantized copy of a model (Q4_K_M, Q8_0, ... as llama-quantize)"},
     {"perplexity", cmd_perplexity, "perplexity of a text file (llama-perplexity's method, or a sliding window)"},
     {"eval", cmd_eval, "score a model on a benchmark task described by a spec file (tasks/)"},
     {"bench", cmd_bench, "measure memory bandwidth, FLOP/s and kernel speed per weight type"},
-    {"bench-train", cmd_bench_train, "training speed: ms/step, tokens/s and MFU of a model shape (fwd+bwd+AdamW)"},
     {"data", cmd_data, "prepare token shards from text for training (lmc data prepare)"},
     {"train", cmd_train, "pretrain a llama or gpt2 model from scratch; checkpoints, resume, loss curve"},
+    {"bench-train", cmd_bench_train, "training speed: ms/step, tokens/s and MFU of a model shape (fwd+bwd+AdamW)"},
     {"bench-engine", cmd_bench_engine, "serving engine: throughput at 1..64 streams, cached TTFT, KV-type perplexity"},
 };
 
