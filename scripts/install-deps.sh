@@ -6,9 +6,9 @@ set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config git ca-certificates python3 python3-pip unzip
           libpcre2-dev libcjson-dev libopenblas-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev
-          libopenmpi-dev openmpi-bin
+          libopenmpi-dev openmpi-bin chromium chromium-driver
           clang libclang-rt-14-dev)
-PIP_PKGS=(gguf numpy sacrebleu kenlm tokenizers jinja2 safetensors)
+PIP_PKGS=(gguf numpy sacrebleu kenlm tokenizers jinja2 safetensors openai selenium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

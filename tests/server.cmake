@@ -7,7 +7,7 @@ foreach(t openai errors concurrent)
 endforeach()
 # Needs ~/.cache/lmc/models/SmolLM2-135M-Instruct.Q4_1.gguf (its chat template).
 lmc_add_test(server_chat_smol ARGS python3 ${CMAKE_CURRENT_LIST_DIR}/server/test_chat_smol.py TIMEOUT 300)
-set_tests_properties(server_chat_smol PROPERTIES SKIP_RETURN_CODE 77)
+set_tests_properties(server_chat_smol PROPERTIES SKIP_RETURN_CODE 77 LABELS slow)
 
 # The committed request-parsing fuzz corpus (fuzz/corpus/server) through the fuzz target
 # without libFuzzer; under LMC_SANITIZE this is the ASan/UBSan replay.
