@@ -193,6 +193,10 @@ void lmc_round_f16_avx2(float *x, int64_t n);
 /* Y[T][n_out] = X[T][n_in] . W^T for matrix e of w (0 for a plain weight). */
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T,
                       float *Y);
+/* lmc_matmul for a dense (non-expert) weight: a batch of >= 2 tokens uses llama.cpp's
+ * sgemm sum order where it differs (F16). Defined in src/tensor/matmul.c. */
+int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
+                     const float *X, int64_t n_tok, float *Y);
 
 /* ---- the context ----------------------------------------------------------------- */
 

@@ -116,7 +116,79 @@ static inline float bf16_1(const lmc_bf16 *p) { return lmc_bf16_to_fp32(*p); }
     }
 
 FLOAT_DOTS(f32, float, _mm256_loadu_ps, f32_1)
-FLOAT_DOTS(f16, lmc_fp16, fp16x8, f16_1)
+
+/* F16 weights follow the reference machine's (AVX-512) llama.cpp sums, emulated with
+ * 8-lane halves, because activations are rounded to F16 after every product: a last-bit
+ * difference in one sum can flip a later rounding and move the logits by ~1e-3.
+ * ggml_vec_dot_f16 (token by token, and every expert product): 4 accumulators of 16
+ * lanes over 64-element steps, acc0+acc2, acc1+acc3, then their sum, then
+ * _mm512_reduce_add_ps (upper 8 + lower 8, upper 4 + lower 4, (0+2)+(1+3)); the tail
+ * is added in double. */
+static inline float reduce16(__m256 lo, __m256 hi) {
+    __m256 t8 = _mm256_add_ps(hi, lo);
+    __m128 t4 = _mm_add_ps(_mm256_extractf128_ps(t8, 1), _mm256_castps256_ps128(t8));
+    __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4)); /* (0+2, 1+3) */
+    return _mm_cvtss_f32(_mm_add_ss(t2, _mm_movehdup_ps(t2)));
+}
+
+static void dot4_f16(int64_t n, float *s, const void *vx, const void *vy, size_t ys) {
+    const lmc_fp16 *x = vx;
+    const lmc_fp16 *y[4];
+    for (int t = 0; t < 4; t++) y[t] = (const lmc_fp16 *)((const char *)vy + t * ys);
+    __m256 lo[4][4], hi[4][4]; /* [token][accumulator] */
+    for (int t = 0; t < 4; t++)
+        for (int j = 0; j < 4; j++) lo[t][j] = hi[t][j] = _mm256_setzero_ps();
+    const int64_t np = n & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++) {
+            __m256 w0 = fp16x8(x + i + 16 * j), w1 = fp16x8(x + i + 16 * j + 8);
+            for (int t = 0; t < 4; t++) {
+                lo[t][j] = _mm256_fmadd_ps(w0, fp16x8(y[t] + i + 16 * j), lo[t][j]);
+                hi[t][j] = _mm256_fmadd_ps(w1, fp16x8(y[t] + i + 16 * j + 8), hi[t][j]);
+            }
+        }
+    for (int t = 0; t < 4; t++) {
+        __m256 l0 = _mm256_add_ps(lo[t][0], lo[t][2]), l1 = _mm256_add_ps(lo[t][1], lo[t][3]);
+        __m256 h0 = _mm256_add_ps(hi[t][0], hi[t][2]), h1 = _mm256_add_ps(hi[t][1], hi[t][3]);
+        double sum = reduce16(_mm256_add_ps(l0, l1), _mm256_add_ps(h0, h1));
+        for (int64_t k = np; k < n; k++) sum += (double)(f16_1(x + k) * f16_1(y[t] + k));
+        s[t] = (float)sum;
+    }
+}
+
+static void dot_f16(int64_t n, float *s, const void *vx, const void *vy) {
+    const lmc_fp16 *x = vx, *y = vy;
+    __m256 lo[4], hi[4];
+    for (int j = 0; j < 4; j++) lo[j] = hi[j] = _mm256_setzero_ps();
+    const int64_t np = n & ~(int64_t)63;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++) {
+            lo[j] = _mm256_fmadd_ps(fp16x8(x + i + 16 * j), fp16x8(y + i + 16 * j), lo[j]);
+            hi[j] = _mm256_fmadd_ps(fp16x8(x + i + 16 * j + 8), fp16x8(y + i + 16 * j + 8), hi[j]);
+        }
+    __m256 l0 = _mm256_add_ps(lo[0], lo[2]), l1 = _mm256_add_ps(lo[1], lo[3]);
+    __m256 h0 = _mm256_add_ps(hi[0], hi[2]), h1 = _mm256_add_ps(hi[1], hi[3]);
+    double sum = reduce16(_mm256_add_ps(l0, l1), _mm256_add_ps(h0, h1));
+    for (int64_t i = np; i < n; i++) sum += (double)(f16_1(x + i) * f16_1(y + i));
+    *s = (float)sum;
+}
+
+/* llama.cpp's llamafile tinyBLAS<16> order, which it uses for a dense F16 product of 2
+ * or more tokens with rows a multiple of 16: one 16-lane accumulator, then
+ * _mm512_reduce_add_ps. n % 16 == 0. */
+static void dot_f16_gemm(int64_t n, float *s, const void *vx, const void *vy) {
+    const lmc_fp16 *x = vx, *y = vy;
+    __m256 lo = _mm256_setzero_ps(), hi = lo;
+    for (int64_t i = 0; i < n; i += 16) {
+        lo = _mm256_fmadd_ps(fp16x8(x + i), fp16x8(y + i), lo);
+        hi = _mm256_fmadd_ps(fp16x8(x + i + 8), fp16x8(y + i + 8), hi);
+    }
+    *s = reduce16(lo, hi);
+}
+
+lmc_vec_dot_fn lmc_vec_dot_gemm_avx2(lmc_type t) {
+    return t == LMC_TYPE_F16 ? dot_f16_gemm : NULL;
+}
 FLOAT_DOTS(bf16, lmc_bf16, bf16x8, bf16_1)
 
 /* ---- legacy quants x Q8_0 / Q8_1 ------------------------------------------------------- */

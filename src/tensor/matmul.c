@@ -9,6 +9,7 @@
  * weight row with a converted activation row. Threads split the weight rows, so each
  * streams its share of W once; tokens are walked inside a tile of rows to reuse it
  * from cache. */
+#include "kernels_simd.h"
 #include "quants.h"
 #include "threadpool.h"
 
@@ -65,8 +66,8 @@ static void dot_task(void *p, int ith, int nth) {
     }
 }
 
-int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
-               const float *X, int64_t n_tok, float *Y) {
+static int matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
+                  const float *X, int64_t n_tok, float *Y, bool gemm) {
     const lmc_type_traits *tr = lmc_get_type_traits(wt);
     if (!tr || !tr->vec_dot)
         return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul: no kernel for weight type %s (%d)",
@@ -96,6 +97,15 @@ int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, in
         .Y = Y,
     };
 
+#ifndef LMC_SCALAR_ONLY
+    /* llama.cpp multiplies a dense F16 weight by >= 2 tokens with tinyBLAS, whose sum
+     * order differs from its vec_dot's; F16 activations make that difference visible */
+    lmc_vec_dot_fn gdot = gemm && n_tok >= 2 && n_in % 16 == 0 && strcmp(lmc_kernels_isa(), "scalar") != 0
+                              ? lmc_vec_dot_gemm_avx2(wt) : NULL;
+    if (gdot) { t.dot = gdot; t.dot4 = NULL; }
+#else
+    (void)gemm;
+#endif
     void *owned = NULL;
     if (vdt == LMC_TYPE_F32) {
         t.A = (char *)X; /* used as is */
@@ -110,4 +120,14 @@ int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, in
     lmc_threadpool_run(tp, dot_task, &t);
     free(owned);
     return LMC_OK;
+}
+
+int lmc_matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
+               const float *X, int64_t n_tok, float *Y) {
+    return matmul(tp, wt, W, n_out, n_in, X, n_tok, Y, false);
+}
+
+int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
+                     const float *X, int64_t n_tok, float *Y) {
+    return matmul(tp, wt, W, n_out, n_in, X, n_tok, Y, true);
 }

@@ -195,6 +195,58 @@ static double max_diff_logits(const float *a, const double *b, int n) {
 
 /* ---- one configuration ------------------------------------------------------------ */
 
+/* `lmc run --ids` on the windowed model file against greedy decoding of the naive
+ * reference (prompt tokenized with lmc's tokenizer, BOS added as run does). */
+static void check_cli_run(const char *label, const char *path, const ref_model *r, const int *win) {
+    const char *bin = getenv("LMC_BIN");
+    if (!bin) {
+        printf("%-10s LMC_BIN not set: lmc run not checked\n", label);
+        return;
+    }
+    enum { N_GEN = 40 };
+    const char *prompt = "Once upon a time, there was a little girl named Lily. She";
+    lmc_gguf *g = lmc_gguf_open(path);
+    lmc_vocab *v = g ? lmc_vocab_load(g) : NULL;
+    CHECK(v != NULL);
+    int32_t *ids = NULL;
+    int64_t n_ids = 0;
+    CHECK(v && lmc_tokenize(v, prompt, strlen(prompt), true, true, &ids, &n_ids) == LMC_OK);
+    lmc_vocab_free(v);
+    lmc_gguf_close(g);
+    if (!ids) return;
+    int32_t seq[256];
+    int n = (int)n_ids;
+    memcpy(seq, ids, sizeof(int32_t) * (size_t)n);
+    free(ids);
+    double *lg = malloc(sizeof(double) * (size_t)r->V);
+    for (int k = 0; k < N_GEN; k++) {
+        ref_forward(r, seq, n, win, lg);
+        int best = 0;
+        for (int t = 1; t < r->V; t++)
+            if (lg[t] > lg[best]) best = t;
+        seq[n++] = best;
+    }
+    free(lg);
+
+    char cmd[1024], out[4096] = {0};
+    snprintf(cmd, sizeof cmd, "'%s' run -m '%s' -p '%s' -n %d --ids --ignore-eos --kv-type f32 -b 5 2>/dev/null",
+             bin, path, prompt, N_GEN);
+    FILE *f = popen(cmd, "r");
+    CHECK(f != NULL);
+    if (!f) return;
+    size_t got = fread(out, 1, sizeof out - 1, f);
+    CHECK(pclose(f) == 0);
+    out[got] = 0;
+    int n_same = 0, n_out = 0;
+    char *p = out, *end;
+    for (long id; (id = strtol(p, &end, 10)), end != p; p = end, n_out++)
+        if (n_out < N_GEN && n_same == n_out && id == seq[n_ids + n_out]) n_same++;
+    printf("%-10s lmc run --ids: %d tokens, first %d equal to the naive reference's greedy tokens\n", label, n_out,
+           n_same);
+    CHECK(n_out == N_GEN);
+    CHECK(n_same == N_GEN);
+}
+
 static void run_case(const char *label, int window, int pattern_kind, int period, const uint8_t *layers) {
     char path[256];
     snprintf(path, sizeof path, "swa_%s.gguf", label);
@@ -264,6 +316,8 @@ static void run_case(const char *label, int window, int pattern_kind, int period
         }
         printf("%-10s engine score vs naive max |logprob diff| %.2e\n", label, me);
         CHECK(me < 2e-4);
+
+        if (window > 0 && window < 64) check_cli_run(label, path, &r, win);
 
         /* generation 4x the window long (window > 0): blocks stay bounded */
         if (window > 0 && n_win == hp->n_layer && window < 64) {
