@@ -10,7 +10,7 @@ static const cli_command g_commands[] = {
     {"pull", cmd_pull, "download a GGUF model (URL or hf://OWNER/REPO/FILE) into the cache"},
     {"run", cmd_run, "generate the continuation of a prompt (greedy or sampled)"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, embeddings) and web chat"},
-    {"chat", cmd_chat, "multi-turn chat with an instruction-tuned model (ChatML)"},
+    {"chat", cmd_chat, "multi-turn chat with an instruction-tuned model (its chat template)"},
     {"tokenize", cmd_tokenize, "split text into a model's tokens (ids and pieces)"},
     {"detokenize", cmd_detokenize, "turn token ids back into text"},
     {"tokenizer", cmd_tokenizer, "train a byte-level BPE tokenizer on text files (lmc tokenizer train)"},
