@@ -56,7 +56,11 @@ int main(int argc, char **argv) {
         rec *r = &g_recs[g_n++];
         snprintf(r->name, sizeof r->name, "%.*s", (int)nl, buf + off + 4);
         memcpy(&r->n, buf + off + 4 + nl, 8);
-        r->data = (float *)(buf + off + 12 + nl); /* fixture floats are little-endian f32 */
+        /* fixture floats are little-endian f32 at any byte offset: copy them aligned */
+        r->data = malloc(r->n * sizeof(float) + 1);
+        CHECK(r->data != NULL);
+        if (!r->data) break;
+        memcpy(r->data, buf + off + 12 + nl, r->n * sizeof(float));
         off += 12 + nl + r->n * 4;
     }
     cJSON *cfg = cJSON_GetObjectItem(j, "config"), *opt = cJSON_GetObjectItem(j, "optimizer");
@@ -149,6 +153,7 @@ int main(int argc, char **argv) {
     printf("%s: 10 AdamW steps, worst relative loss difference %.3g\n", arch, worst_step);
     lmc_train_model_free(m);
     cJSON_Delete(j);
+    for (int i = 0; i < g_n; i++) free(g_recs[i].data);
     free(tok), free(tgt), free(buf);
     return t_done("train_vs_torch");
 }
