@@ -25,4 +25,12 @@ static inline bool lmc_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* Reads a whole file into a malloc'ed buffer (NUL-terminated; *len excludes the NUL).
+ * LMC_ERR_IO / LMC_ERR_NOMEM with the path in the message (src/core/file.c). */
+int lmc_read_file(const char *path, char **buf, size_t *len);
+
+/* GPT-2's byte -> unicode map: the UTF-8 (1 or 2 bytes) of byte b's character
+ * (src/tokenizer/vocab.c; also used by tokenizer training and data preparation). */
+int tok_byte_to_utf8(uint8_t b, char out[2]);
+
 #endif /* LMC_IMPL_H */

@@ -246,33 +246,6 @@ lmc_bpe_train_params lmc_bpe_train_default_params(void) {
     return p;
 }
 
-static int read_file(const char *path, char **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lmc_set_error(LMC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        size_t k = fread(b + n, 1, cap - n, f);
-        n += k;
-        if (k == 0) break;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) free(b);
-            b = nb;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!b) return lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", path);
-    if (err) {
-        free(b);
-        return lmc_set_error(LMC_ERR_IO, "%s: read error", path);
-    }
-    *buf = b;
-    *len = n;
-    return LMC_OK;
-}
-
 /* The UTF-8 of a symbol in GPT-2's byte-level alphabet: each byte mapped. */
 static char *mapped(const uint8_t *b, size_t n) {
     char *s = malloc(n * 2 + 1);
@@ -308,7 +281,7 @@ int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_par
     for (int f = 0; f < n_files && !rc; f++) {
         char *text = NULL;
         size_t len = 0;
-        if ((rc = read_file(files[f], &text, &len))) break;
+        if ((rc = lmc_read_file(files[f], &text, &len))) break;
         size_t bad = tok_utf8_check(text, len);
         if (bad < len) {
             rc = lmc_set_error(LMC_ERR_FORMAT, "%s: invalid UTF-8 at byte %zu", files[f], bad);

@@ -128,8 +128,8 @@ int tok_utf8_valid_len(const unsigned char *s, size_t n);
 /* Byte offset of the first invalid UTF-8 sequence, or n if the text is valid. */
 size_t tok_utf8_check(const char *s, size_t n);
 
-/* GPT-2 byte <-> unicode mapping: the UTF-8 text (1 or 2 bytes) for a byte. */
-int tok_byte_to_utf8(uint8_t b, char out[2]);
+/* GPT-2 byte <-> unicode mapping: tok_byte_to_utf8 is declared in lmc-impl.h (other
+ * areas use it too). */
 /* Code point -> byte for GPT-2's mapping, or -1 if cp is not in it. */
 int tok_cp_to_byte(uint32_t cp);
 

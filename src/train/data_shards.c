@@ -78,47 +78,6 @@ int lmc_shard_read(const char *path, int32_t **tokens, int64_t *n) {
     return LMC_OK;
 }
 
-static int read_all(const char *path, char **buf, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return lmc_set_error(LMC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap);
-    for (size_t k; b && (k = fread(b + n, 1, cap - n, f)) > 0;) {
-        n += k;
-        if (n == cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) free(b);
-            b = nb;
-        }
-    }
-    fclose(f);
-    if (!b) return lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", path);
-    *buf = b;
-    *len = n;
-    return LMC_OK;
-}
-
-/* GPT-2's byte -> unicode map: printable bytes stand for themselves, the others get
- * code points 256.. in byte order. UTF-8 of the character into e (1 or 2 bytes). */
-static int byte_to_unicode(uint8_t b, char e[2]) {
-    int cp;
-    if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) {
-        cp = b;
-    } else {
-        int k = 0;
-        for (int x = 0; x < b; x++)
-            if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174)) k++;
-        cp = 256 + k;
-    }
-    if (cp < 0x80) {
-        e[0] = (char)cp;
-        return 1;
-    }
-    e[0] = (char)(0xC0 | (cp >> 6));
-    e[1] = (char)(0x80 | (cp & 0x3F));
-    return 2;
-}
-
 /* A byte-level vocabulary over the given bytes (all 256, or those of a corpus): each
  * token is one byte, written in GPT-2's byte-to-unicode form with no merges, so the
  * usual BPE path tokenizes text byte by byte and lmc (and llama.cpp) read it. */
@@ -131,7 +90,7 @@ static int write_byte_vocab(const char *path, const bool used[256], int32_t map[
         map[b] = -1;
         if (!used[b]) continue;
         char e[2];
-        int k = byte_to_unicode((uint8_t)b, e);
+        int k = tok_byte_to_utf8((uint8_t)b, e);
         store[n][0] = e[0], store[n][1] = k > 1 ? e[1] : 0, store[n][2] = 0;
         toks[n] = store[n];
         types[n] = 1;
@@ -178,7 +137,7 @@ int lmc_data_prepare(const char *tokenizer, const char *const *files, int n_file
     for (int i = 0; i < n_files && !rc; i++) {
         char *b = NULL;
         size_t n = 0;
-        if ((rc = read_all(files[i], &b, &n))) break;
+        if ((rc = lmc_read_file(files[i], &b, &n))) break;
         char *nt = realloc(text, len + n + 1);
         if (!nt) {
             free(b);
