@@ -10,6 +10,7 @@
 #ifndef LMC_SCALAR_ONLY
 lmc_vec_dot_fn lmc_vec_dot_avx2(lmc_type t);
 lmc_vec_dot4_fn lmc_vec_dot4_avx2(lmc_type t);
+lmc_gemm_tile_fn lmc_gemm_tile_avx2(lmc_type t);
 /* dot in the order of llama.cpp's sgemm (tinyBLAS) for a dense product of >= 2 tokens,
  * or NULL where lmc's vec_dot order is used for those too (every type but F16) */
 lmc_vec_dot_fn lmc_vec_dot_gemm_avx2(lmc_type t);

@@ -26,6 +26,7 @@ typedef struct {
     /* dot products */
     lmc_vec_dot_fn dot;
     lmc_vec_dot4_fn dot4; /* NULL: token by token */
+    lmc_gemm_tile_fn tile; /* register-blocked kernel for a whole row tile, or NULL */
     const char *W;
     size_t w_row;   /* bytes of a weight row */
     int64_t n_out, n_in, n_tok;
@@ -46,6 +47,11 @@ static void dot_task(void *p, int ith, int nth) {
     if (r1 > t->n_out) r1 = t->n_out;
     for (int64_t rb = r0; rb < r1; rb += ROW_TILE) {
         int64_t re = rb + ROW_TILE < r1 ? rb + ROW_TILE : r1;
+        if (t->tile) {
+            t->tile(t->n_in, re - rb, t->n_tok, t->W + (size_t)rb * t->w_row, t->w_row, t->A, t->a_row,
+                    t->Y + rb, t->n_out);
+            continue;
+        }
         int64_t k = 0;
         if (t->dot4) {
             /* 4 tokens at a time: each weight block is decoded once for all four */
@@ -89,6 +95,7 @@ static int matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out,
         .a_row = lmc_type_row_bytes(vdt, n_in),
         .dot = lmc_get_vec_dot(wt),
         .dot4 = lmc_get_vec_dot4(wt),
+        .tile = lmc_get_gemm_tile(wt),
         .W = W,
         .w_row = lmc_type_row_bytes(wt, n_in),
         .n_out = n_out,
@@ -102,7 +109,7 @@ static int matmul(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out,
      * order differs from its vec_dot's; F16 activations make that difference visible */
     lmc_vec_dot_fn gdot = gemm && n_tok >= 2 && n_in % 16 == 0 && strcmp(lmc_kernels_isa(), "scalar") != 0
                               ? lmc_vec_dot_gemm_avx2(wt) : NULL;
-    if (gdot) { t.dot = gdot; t.dot4 = NULL; }
+    if (gdot) { t.dot = gdot; t.dot4 = NULL; t.tile = NULL; }
 #else
     (void)gemm;
 #endif

@@ -185,6 +185,12 @@ typedef void (*lmc_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y
 /* s[0..4) = dots of x with 4 rows y, y + y_stride bytes, ...; each result identical
  * to the 1-row kernel's (so batching never changes a token's numbers). */
 typedef void (*lmc_vec_dot4_fn)(int64_t n, float *s, const void *x, const void *y, size_t y_stride);
+/* Register-blocked tile: Y[t * ldy + r] = dot(weight row r, activation row t) for r < nr,
+ * t < nt (rows w_row bytes apart, activations a_row bytes apart); every result identical
+ * to the 1-row kernel's. Weight decoding and activation loads are shared across the
+ * tile, which is what makes prefill and batched decode faster than row-by-row dots. */
+typedef void (*lmc_gemm_tile_fn)(int64_t n, int64_t nr, int64_t nt, const void *W, size_t w_row,
+                                 const void *A, size_t a_row, float *Y, int64_t ldy);
 
 typedef struct lmc_type_traits {
     lmc_to_float_fn to_float;
@@ -202,6 +208,8 @@ const lmc_type_traits *lmc_get_type_traits(lmc_type t);
 lmc_vec_dot_fn lmc_get_vec_dot(lmc_type t);
 /* 4-token kernel for weight type t, or NULL (then use lmc_get_vec_dot per token). */
 lmc_vec_dot4_fn lmc_get_vec_dot4(lmc_type t);
+/* Tile kernel for weight type t matching lmc_get_vec_dot(t) bit for bit, or NULL. */
+lmc_gemm_tile_fn lmc_get_gemm_tile(lmc_type t);
 /* Same for the activation conversion. */
 lmc_from_float_fn lmc_get_act_from_float(lmc_type vec_dot_type);
 

@@ -122,6 +122,17 @@ lmc_vec_dot4_fn lmc_get_vec_dot4(lmc_type t) {
     return NULL;
 }
 
+lmc_gemm_tile_fn lmc_get_gemm_tile(lmc_type t) {
+#ifndef LMC_SCALAR_ONLY
+    int isa = resolve_isa();
+    /* the AVX2 tiles reproduce the AVX2 dots; where AVX-512 has its own dot, none */
+    if (isa == ISA_AVX512 && lmc_vec_dot_avx512(t)) return NULL;
+    if (isa >= ISA_AVX2) return lmc_gemm_tile_avx2(t);
+#endif
+    (void)t;
+    return NULL;
+}
+
 lmc_from_float_fn lmc_get_act_from_float(lmc_type vdt) {
     const lmc_type_traits *tr = lmc_get_type_traits(vdt);
     if (!tr) return NULL;

@@ -9,7 +9,8 @@
  *   adversarial:   zero scales, subnormal and huge values, +-inf blocks, NaN-free
  *                  odd lengths 1..67 for the float types
  *   activation quantizers (Q8_0, Q8_1, Q8_K, F16): byte-identical to the scalar ones
- *   4-token kernels: bit-identical to the 1-token kernel of the same family. */
+ *   4-token kernels and register-blocked tiles: bit-identical to the 1-token kernel of
+ *   the same family. */
 #include "test_util.h"
 #include "lmc.h"
 #include "../../src/tensor/quants.h"
@@ -212,6 +213,33 @@ static void test_isa(int isa, const char *name) {
                     CHECK_MSG(memcmp(&s1, &s4[k], sizeof s1) == 0, "%s %s dot4[%d] %.9g != dot %.9g (mode %d)", name,
                               lmc_type_name(t), k, s4[k], s1, mode);
                 }
+            }
+            free(w), free(a);
+        }
+        /* the register-blocked tile: bit-identical to the 1-token kernel for every (row,
+         * token), for tile shapes with and without remainders in both directions */
+        lmc_gemm_tile_fn tile = lmc_get_gemm_tile(t);
+        if (tile) {
+            int64_t n = 7 * bs;
+            size_t wrb = lmc_type_row_bytes(t, n), arb = lmc_type_row_bytes(vdt, n);
+            enum { MAXR = 7, MAXT = 9 };
+            uint8_t *w = malloc(wrb * MAXR), *a = malloc(arb * MAXT);
+            float Y[MAXT * MAXR], s1;
+            for (int mode = W_RANDOM; mode <= W_INF_SCALE; mode++) {
+                for (int r = 0; r < MAXR; r++) make_weights(t, w + r * wrb, n, mode);
+                for (int k = 0; k < MAXT; k++) make_act(vdt, a + k * arb, n, mode);
+                for (int nr = 1; nr <= MAXR; nr++)
+                    for (int nt = 1; nt <= MAXT; nt++) {
+                        memset(Y, 0xFF, sizeof Y);
+                        tile(n, nr, nt, w, wrb, a, arb, Y, MAXR);
+                        for (int k = 0; k < nt; k++)
+                            for (int r = 0; r < nr; r++) {
+                                simd(n, &s1, w + r * wrb, a + k * arb);
+                                CHECK_MSG(memcmp(&s1, &Y[k * MAXR + r], sizeof s1) == 0,
+                                          "%s %s tile %dx%d [%d,%d] %.9g != dot %.9g (mode %d)", name,
+                                          lmc_type_name(t), nr, nt, r, k, Y[k * MAXR + r], s1, mode);
+                            }
+                    }
             }
             free(w), free(a);
         }
