@@ -1,9 +1,9 @@
 /* eval-impl.h — internals of the evaluation area (src/eval/).
  *
  * Every model call of the harness goes through the scorer below: score() for
- * log-likelihoods and generate() for free text. Today it runs on lmc_decode with one
- * context, reusing the cached prefix an item's choices share (lmc_context_truncate);
- * when the serving engine's batched score API lands, only scorer.c changes. */
+ * log-likelihoods and generate() for free text, both requests to the serving engine
+ * (lmc_engine_score / lmc_engine_submit), whose prefix cache computes the context an
+ * item's choices (or consecutive items' shots) share only once. */
 #ifndef LMC_EVAL_IMPL_H
 #define LMC_EVAL_IMPL_H
 
@@ -16,17 +16,11 @@
 typedef struct eval_scorer {
     const lmc_model *model;
     const lmc_vocab *vocab;
-    lmc_context *ctx;
+    lmc_engine *engine; /* the serving engine, run in the caller's thread */
     int32_t n_vocab;
     int64_t n_ctx;
-    bool share_prefix;
-    int32_t *cached;    /* tokens now in the cache, [n_cached] */
-    int64_t n_cached;
-    float *logits;      /* [logit_rows][n_vocab] */
-    int64_t logit_rows;
-    bool one_step;      /* flash attention: context + continuation in one forward step,
-                           as llama-perplexity runs a chunk as one batch (its attention
-                           kernel depends on the batch size) */
+    float *lp;          /* [n_ctx] per-token log-probabilities of one score call */
+    bool *greedy;       /* [n_ctx] */
     int64_t n_tokens;   /* tokens run through the model (for throughput) */
 } eval_scorer;
 
