@@ -13,6 +13,9 @@ endforeach()
 foreach(arch llama gpt2)
   lmc_add_test(train_vs_torch_${arch} SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_train_vs_torch.c
                ARGS ${CMAKE_CURRENT_LIST_DIR}/train/fixtures/${arch}.bin)
+  # the same fixture with the batch split over two threads (summed slice gradients)
+  lmc_add_test(train_vs_torch_${arch}_t2 ARGS $<TARGET_FILE:train_vs_torch_${arch}>
+               ${CMAKE_CURRENT_LIST_DIR}/train/fixtures/${arch}.bin 2)
 endforeach()
 # Training from GGUF: the training forward equals the inference forward; refusals.
 lmc_add_test(train_from_gguf SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_train_from_gguf.c)
