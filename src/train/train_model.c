@@ -61,7 +61,11 @@ struct lmc_train_model {
      * given thread count). Slice i > 0 accumulates into tgrads[i - 1]. */
     lmc_threadpool *tp;
     float **tgrads;
-    float *scratch_all; /* [n_threads][T * T + 16] */
+    float *scratch_all; /* [n_threads][2 * T * T + 16] */
+    float *dtmp;        /* [N][C]: a residual branch's gradient through its dropout mask */
+    float drop_p;       /* dropout probability (0: none); only in steps with backward */
+    uint64_t drop_seed;
+    int64_t micro;      /* backward passes since the last optimizer step (dropout masks) */
     int64_t step;      /* AdamW steps taken */
     int32_t last_B, last_T;
 };
@@ -154,6 +158,8 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
                                   "train: bad shape (layers %d, heads %d / %d KV, dim %d: dim must be a multiple of heads "
                                   "with an even head size, heads a multiple of KV heads; vocab %d, context %d, batch %d)",
                                   c->n_layer, c->n_head, c->n_head_kv, c->n_embd, c->n_vocab, c->n_ctx, max_batch);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return lmc_set_error_null(LMC_ERR_INVALID_ARG, "train: dropout %g must be in [0, 1)", c->dropout);
     if (c->arch == LMC_ARCH_GPT2 && c->n_head_kv != c->n_head)
         return lmc_set_error_null(LMC_ERR_INVALID_ARG, "train: gpt2 has no grouped-query attention (--kv-heads = --heads)");
     lmc_train_model *m = calloc(1, sizeof *m);
@@ -178,7 +184,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     /* activations: one allocation from the same kind of table */
     const int64_t per_layer = N * C /*x_in*/ + N * C /*h1*/ + 2 * N + N * HD + 2 * N * KD + (int64_t)max_batch * H * T * T +
                               N * HD /*att*/ + N * C /*x_mid*/ + N * C /*h2*/ + 2 * N + 3 * N * F;
-    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F;
+    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + N * C;
     m->act_floats = (size_t)(per_layer * k->n_layer + global);
     m->act_mem = calloc(m->act_floats, sizeof(float));
     m->pos = calloc((size_t)N, sizeof(int32_t));
@@ -199,9 +205,12 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     TAKE(m->x_final, N * C), TAKE(m->hf, N * C), TAKE(m->meanf, N), TAKE(m->rstdf, N), TAKE(m->logits, N * V);
     TAKE(m->dlogits, N * V), TAKE(m->dx, N * C), TAKE(m->dh, N * C), TAKE(m->dq, N * HD), TAKE(m->datt, N * HD);
     TAKE(m->dk, N * KD), TAKE(m->dv, N * KD), TAKE(m->df1, N * F), TAKE(m->df2, N * F), TAKE(m->dact, N * F);
+    TAKE(m->dtmp, N * C);
 #undef TAKE
     m->tp = lmc_threadpool_init(m->n_threads);
-    m->scratch_all = calloc((size_t)m->n_threads * (size_t)(T * T + 16), sizeof(float));
+    m->scratch_all = calloc((size_t)m->n_threads * (size_t)(2 * T * T + 16), sizeof(float));
+    m->drop_p = k->dropout;
+    m->drop_seed = seed;
     m->tgrads = calloc((size_t)m->n_threads, sizeof *m->tgrads);
     bool ok = m->tp && m->scratch_all && m->tgrads;
     for (int i = 1; ok && i < m->n_threads; i++) ok = (m->tgrads[i - 1] = calloc(m->n_params, sizeof(float))) != NULL;
@@ -291,7 +300,17 @@ float *lmc_train_model_state(lmc_train_model *m, lmc_train_state which, size_t *
 }
 
 int64_t lmc_train_model_step(const lmc_train_model *m) { return m->step; }
-void lmc_train_model_set_step(lmc_train_model *m, int64_t step) { m->step = step; }
+void lmc_train_model_set_step(lmc_train_model *m, int64_t step) {
+    m->step = step;
+    m->micro = 0;
+}
+
+int lmc_train_model_set_dropout(lmc_train_model *m, float p, uint64_t seed) {
+    if (!(p >= 0.0f && p < 1.0f)) return lmc_set_error(LMC_ERR_INVALID_ARG, "train: dropout %g must be in [0, 1)", p);
+    m->drop_p = p;
+    m->drop_seed = seed;
+    return LMC_OK;
+}
 void lmc_train_zero_grad(lmc_train_model *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
 const float *lmc_train_logits(const lmc_train_model *m) { return m->logits; }
 
@@ -326,12 +345,19 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
     const bool gpt2 = k->arch == LMC_ARCH_GPT2;
     const int32_t *tokens = j->tokens + r0, *targets = j->targets ? j->targets + r0 : NULL, *pos = m->pos + r0;
     float *G = ith == 0 ? m->grads : m->tgrads[ith - 1];
-    float *scratch = m->scratch_all + (size_t)ith * (size_t)(k->n_ctx * (int64_t)k->n_ctx + 16);
+    float *scratch = m->scratch_all + (size_t)ith * (size_t)(2 * k->n_ctx * (int64_t)k->n_ctx + 16);
+    /* dropout sites: 0 embeddings (layer n_layer), 1 attention probabilities, 2 attention
+     * output, 3 MLP output (nanoGPT's places); only when training (backward) */
+    const bool drop = j->backward && m->drop_p > 0;
+    const uint64_t drop_base = lmc_tr_mix64(m->drop_seed ^ lmc_tr_mix64(((uint64_t)m->step << 16) + (uint64_t)m->micro));
+#define DROP(layer, site) \
+    ((lmc_tr_drop){.p = m->drop_p, .key = lmc_tr_mix64(drop_base + (uint64_t)(layer) * 8 + (site)), .b0 = b0})
     /* row-sliced views of the shared buffers */
 #define R(ptr, width) ((ptr) + r0 * (width))
 
     /* forward */
     lmc_tr_embed_fwd_f32(R(m->A[0].x_in, C), m->tok_embd, gpt2 ? m->pos_embd : NULL, tokens, pos, N, C);
+    if (drop) lmc_tr_dropout_f32(R(m->A[0].x_in, C), N * C, r0 * C, &DROP(k->n_layer, 0));
     for (int l = 0; l < k->n_layer; l++) {
         tr_layer_p *L = &m->L[l];
         tr_layer_a *A = &m->A[l];
@@ -350,9 +376,11 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
             lmc_tr_rope_fwd_f32(q, pos, N, (int)H, (int)D, (int)D, k->rope_base);
             lmc_tr_rope_fwd_f32(kk, pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
         }
-        lmc_tr_attn_fwd_f32(att, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D);
-        /* x_mid = x_in + att Wo^T + bo */
+        lmc_tr_attn_fwd_f32(att, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D,
+                            drop ? &DROP(l, 1) : NULL, scratch);
+        /* x_mid = x_in + dropout(att Wo^T + bo) */
         lmc_tr_linear_fwd_f32(x_mid, att, L->wo, L->bo, N, C, C);
+        if (drop) lmc_tr_dropout_f32(x_mid, N * C, r0 * C, &DROP(l, 2));
         for (int64_t i = 0; i < N * C; i++) x_mid[i] += x_in[i];
         if (gpt2)
             lmc_tr_layernorm_fwd_f32(h2, R(A->mean2, 1), R(A->rstd2, 1), x_mid, L->ffn_norm, L->ffn_norm_b, N, C,
@@ -369,6 +397,7 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         }
         float *xo = R(l + 1 < k->n_layer ? m->A[l + 1].x_in : m->x_final, C);
         lmc_tr_linear_fwd_f32(xo, act, L->w_down, L->b_down, N, F, C);
+        if (drop) lmc_tr_dropout_f32(xo, N * C, r0 * C, &DROP(l, 3));
         for (int64_t i = 0; i < N * C; i++) xo[i] += x_mid[i];
     }
     float *hf = R(m->hf, C), *x_final = R(m->x_final, C), *logits = R(m->logits, V), *dlogits = R(m->dlogits, V);
@@ -391,6 +420,7 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         for (int64_t i = 0; i < N * V; i++) dlogits[i] *= f;
     float *dx = R(m->dx, C), *dh = R(m->dh, C), *dq = R(m->dq, C), *dk = R(m->dk, KD), *dv = R(m->dv, KD);
     float *datt = R(m->datt, C), *df1 = R(m->df1, F), *df2 = R(m->df2, F), *dact = R(m->dact, F);
+    float *dtmp = R(m->dtmp, C);
     memset(dh, 0, (size_t)(N * C) * sizeof(float));
     lmc_tr_linear_bwd_f32(dh, GRAD(m->output), NULL, dlogits, hf, m->output, N, C, V);
     memset(dx, 0, (size_t)(N * C) * sizeof(float));
@@ -408,7 +438,13 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         float *act = R(A->act, F);
         /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
         memset(dact, 0, (size_t)(N * F) * sizeof(float));
-        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), dx, act, L->w_down, N, F, C);
+        const float *dbranch = dx;
+        if (drop) {
+            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
+            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 3));
+            dbranch = dtmp;
+        }
+        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), dbranch, act, L->w_down, N, F, C);
         memset(df1, 0, (size_t)(N * F) * sizeof(float));
         memset(dh, 0, (size_t)(N * C) * sizeof(float));
         if (gpt2) {
@@ -427,11 +463,18 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
             lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->ffn_norm), dh, x_mid, L->ffn_norm, R(A->rstd2, 1), N, C);
         /* attention: x_mid = x_in + wo(att) */
         memset(datt, 0, (size_t)(N * C) * sizeof(float));
-        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), dx, att, L->wo, N, C, C);
+        dbranch = dx;
+        if (drop) {
+            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
+            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 2));
+            dbranch = dtmp;
+        }
+        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), dbranch, att, L->wo, N, C, C);
         memset(dq, 0, (size_t)(N * C) * sizeof(float));
         memset(dk, 0, (size_t)(N * KD) * sizeof(float));
         memset(dv, 0, (size_t)(N * KD) * sizeof(float));
-        lmc_tr_attn_bwd_f32(dq, dk, dv, datt, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D, scratch);
+        lmc_tr_attn_bwd_f32(dq, dk, dv, datt, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D,
+                            drop ? &DROP(l, 1) : NULL, scratch);
         if (!gpt2) {
             lmc_tr_rope_bwd_f32(dq, pos, N, (int)H, (int)D, (int)D, k->rope_base);
             lmc_tr_rope_bwd_f32(dk, pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
@@ -446,7 +489,9 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         else
             lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->attn_norm), dh, x_in, L->attn_norm, R(A->rstd1, 1), N, C);
     }
+    if (drop) lmc_tr_dropout_f32(dx, N * C, r0 * C, &DROP(k->n_layer, 0));
     lmc_tr_embed_bwd_f32(GRAD(m->tok_embd), gpt2 ? GRAD(m->pos_embd) : NULL, dx, tokens, pos, N, C);
+#undef DROP
 #undef R
 }
 #undef GRAD
@@ -494,6 +539,7 @@ int lmc_train_step_fb(lmc_train_model *m, const int32_t *tokens, const int32_t *
     if (loss_out) *loss_out = loss;
     if (n_counted) *n_counted = cnt;
     if (backward && j.nth > 1) lmc_threadpool_run(m->tp, reduce_grads, &j);
+    if (backward) m->micro++;
     return LMC_OK;
 }
 
@@ -577,6 +623,7 @@ int lmc_train_adamw_step(lmc_train_model *m, const lmc_adamw_params *p, float *l
     j.lr = lmc_lr_at(p, m->step);
     if (lr_out) *lr_out = j.lr;
     m->step++;
+    m->micro = 0;
     /* torch.optim.AdamW: p *= 1 - lr wd; m, v moments; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
     const double bc1 = 1.0 - pow(p->beta1, (double)m->step), bc2 = 1.0 - pow(p->beta2, (double)m->step);
     j.step_size = (float)(j.lr / bc1);
