@@ -1424,6 +1424,8 @@ typedef struct lmc_train_config {
     bool bias;              /* biases on the projections (gpt2's usual; llama: none)   */
     bool tied;              /* the output head is token_embd                           */
     float norm_eps, rope_base;
+    float dropout;          /* nanoGPT's places (embeddings, attention probabilities,
+                               attention and MLP outputs), in steps with backward only */
 } lmc_train_config;
 lmc_train_config lmc_train_default_config(void);
 
@@ -1456,6 +1458,9 @@ typedef enum lmc_train_state { LMC_TRAIN_PARAMS, LMC_TRAIN_GRADS, LMC_TRAIN_ADAM
 float *lmc_train_model_state(lmc_train_model *m, lmc_train_state which, size_t *n);
 int64_t lmc_train_model_step(const lmc_train_model *m);   /* optimizer steps taken */
 void lmc_train_model_set_step(lmc_train_model *m, int64_t step);
+/* Dropout probability in [0, 1) and the seed its masks derive from (with the step and
+ * micro-batch, so a resumed run draws the same masks). */
+int lmc_train_model_set_dropout(lmc_train_model *m, float p, uint64_t seed);
 
 /* Forward over B sequences of T tokens (tokens[B*T]); with targets (-1 = position
  * ignored) the mean cross-entropy goes to *loss; with backward, d(grad_scale * loss)

@@ -22,7 +22,7 @@ static const char *HELP =
     "  --init MODEL.gguf    continue from an F32/F16 model (its shape wins)\n"
     "optimisation (AdamW):\n"
     "  --lr LR (1e-3)       --min-lr (lr/10)    --warmup W (0)   --weight-decay (0.1)\n"
-    "  --beta1 (0.9)        --beta2 (0.99)      --clip G (1.0)   --dropout P (only 0 is supported)\n"
+    "  --beta1 (0.9)        --beta2 (0.99)      --clip G (1.0)   --dropout P (0)\n"
     "run:\n"
     "  --batch B (12 sequences)  --grad-accum A (1)  --steps S (1000)  --seed (1337)  -t N (1)\n"
     "  --eval-interval K (250: validation loss on the whole validation split)\n"
@@ -81,7 +81,8 @@ static int apply(lmc_train_run_params *p, const char *key, const char *val, bool
     NUM("ckpt-interval", p->ckpt_interval)
     if (!strcmp(key, "dropout")) {
         if (!num) return cli_usage_error("train", "dropout needs a number");
-        *dropout_bad = d != 0;
+        *dropout_bad = !(d >= 0 && d < 1);
+        p->config.dropout = (float)d;
         return CLI_OK;
     }
 #undef NUM
@@ -149,7 +150,7 @@ int cmd_train(int argc, char **argv) {
             if (!(rc = cli_value("train", argc, argv, &i, &v))) rc = apply(&p, a + 2, v, &dropout_bad);
         } else rc = cli_usage_error("train", "unexpected argument '%s'", a);
     }
-    if (!rc && dropout_bad) rc = cli_usage_error("train", "--dropout other than 0 is not supported yet");
+    if (!rc && dropout_bad) rc = cli_usage_error("train", "--dropout must be in [0, 1)");
     if (!rc && !p.data_dir) rc = cli_usage_error("train", "--data DIR is required (see lmc data prepare)");
     if (!rc && !p.out_path) rc = cli_usage_error("train", "--out MODEL.gguf is required");
     if (rc) {

@@ -280,6 +280,10 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
         lmc_train_config c = p->config;
         if (p->init_path) {
             m = lmc_train_model_from_gguf(p->init_path, B, p->config.n_ctx, p->n_threads);
+            if (m && lmc_train_model_set_dropout(m, p->config.dropout, p->seed)) {
+                lmc_train_model_free(m);
+                m = NULL;
+            }
         } else {
             if (c.n_vocab <= 0) c.n_vocab = nv;
             m = lmc_train_model_init(&c, B, p->n_threads, p->seed);

@@ -6,6 +6,26 @@
 
 #include "lmc-impl.h"
 
+/* Dropout (inverted: kept values scaled by 1/(1-p)). The mask of element idx is a hash of
+ * (key, idx): nothing is stored, backward recomputes it, and it does not depend on how
+ * the batch is split over threads (idx counts from the batch's first element). key
+ * mixes the seed, the optimizer step, the micro-batch, the layer and the site. */
+typedef struct lmc_tr_drop {
+    float p;       /* 0 < p < 1 */
+    uint64_t key;
+    int64_t b0;    /* attention: the batch index of the first sequence passed */
+} lmc_tr_drop;
+
+static inline uint64_t lmc_tr_mix64(uint64_t z) { /* splitmix64's finalizer */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static inline bool lmc_tr_keep(const lmc_tr_drop *d, int64_t idx) {
+    const uint64_t h = lmc_tr_mix64(d->key + (uint64_t)idx * 0x9E3779B97F4A7C15ull);
+    return (double)(h >> 11) * (1.0 / 9007199254740992.0) >= (double)d->p;
+}
+
 #define LMC_TR_DECLARE(REAL, S)                                                                                     \
     void lmc_tr_linear_fwd##S(REAL *Y, const REAL *X, const REAL *W, const REAL *b, int64_t N, int64_t NI, int64_t O); \
     void lmc_tr_linear_bwd##S(REAL *dX, REAL *dW, REAL *db, const REAL *dY, const REAL *X, const REAL *W, int64_t N,  \
@@ -20,9 +40,11 @@
     void lmc_tr_rope_fwd##S(REAL *x, const int32_t *pos, int64_t N, int H, int D, int n_rot, REAL base);              \
     void lmc_tr_rope_bwd##S(REAL *dx, const int32_t *pos, int64_t N, int H, int D, int n_rot, REAL base);             \
     void lmc_tr_attn_fwd##S(REAL *out, REAL *P, const REAL *q, const REAL *k, const REAL *v, int64_t B, int64_t T,   \
-                            int H, int Hkv, int D);                                                                 \
+                            int H, int Hkv, int D, const lmc_tr_drop *drop, REAL *scratch);                         \
     void lmc_tr_attn_bwd##S(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, const REAL *P, const REAL *q,             \
-                            const REAL *k, const REAL *v, int64_t B, int64_t T, int H, int Hkv, int D, REAL *scratch); \
+                            const REAL *k, const REAL *v, int64_t B, int64_t T, int H, int Hkv, int D,              \
+                            const lmc_tr_drop *drop, REAL *scratch);                                                \
+    void lmc_tr_dropout##S(REAL *x, int64_t n, int64_t idx0, const lmc_tr_drop *drop);                              \
     void lmc_tr_swiglu_fwd##S(REAL *h, const REAL *g, const REAL *u, int64_t n);                                     \
     void lmc_tr_swiglu_bwd##S(REAL *dg, REAL *du, const REAL *dh, const REAL *g, const REAL *u, int64_t n);          \
     void lmc_tr_gelu_fwd##S(REAL *y, const REAL *x, int64_t n);                                                      \

@@ -19,6 +19,7 @@
 void openblas_set_num_threads(int num_threads);
 
 #define MAX_TENSORS 1024
+#define LMC_TRAIN_MAX_THREADS 256
 
 typedef struct {
     char name[64];
@@ -50,10 +51,21 @@ struct lmc_train_model {
     /* activations */
     tr_layer_a *A;
     float *x_final, *hf, *meanf, *rstdf, *logits, *dlogits;
-    float *dx, *dh, *dq, *dk, *dv, *datt, *df1, *df2, *dact, *scratch;
+    float *dx, *dh, *dq, *dk, *dv, *datt, *df1, *df2, *dact;
     int32_t *pos;
     float *act_mem;
     size_t act_floats;
+    /* the step runs as n_threads slices of the batch (whole sequences each), every
+     * slice a full forward + backward with single-threaded BLAS: no barrier inside the
+     * step, and the slices' gradients are summed in a fixed order (deterministic for a
+     * given thread count). Slice i > 0 accumulates into tgrads[i - 1]. */
+    lmc_threadpool *tp;
+    float **tgrads;
+    float *scratch_all; /* [n_threads][2 * T * T + 16] */
+    float *dtmp;        /* [N][C]: a residual branch's gradient through its dropout mask */
+    float drop_p;       /* dropout probability (0: none); only in steps with backward */
+    uint64_t drop_seed;
+    int64_t micro;      /* backward passes since the last optimizer step (dropout masks) */
     int64_t step;      /* AdamW steps taken */
     int32_t last_B, last_T;
 };
@@ -126,7 +138,6 @@ static float *P(lmc_train_model *m, const char *fmt, int l) {
     return NULL;
 }
 
-static float *grad_of(const lmc_train_model *m, const float *p) { return p ? m->grads + (p - m->params) : NULL; }
 
 /* normal(0, std) from the seeded generator (Box-Muller) */
 static float gauss(lmc_rng *r) {
@@ -147,6 +158,8 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
                                   "train: bad shape (layers %d, heads %d / %d KV, dim %d: dim must be a multiple of heads "
                                   "with an even head size, heads a multiple of KV heads; vocab %d, context %d, batch %d)",
                                   c->n_layer, c->n_head, c->n_head_kv, c->n_embd, c->n_vocab, c->n_ctx, max_batch);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return lmc_set_error_null(LMC_ERR_INVALID_ARG, "train: dropout %g must be in [0, 1)", c->dropout);
     if (c->arch == LMC_ARCH_GPT2 && c->n_head_kv != c->n_head)
         return lmc_set_error_null(LMC_ERR_INVALID_ARG, "train: gpt2 has no grouped-query attention (--kv-heads = --heads)");
     lmc_train_model *m = calloc(1, sizeof *m);
@@ -154,7 +167,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     m->cfg = *c;
     if (m->cfg.n_ff <= 0) m->cfg.n_ff = 4 * c->n_embd;
     m->max_B = max_batch;
-    m->n_threads = n_threads > 0 ? n_threads : 1;
+    m->n_threads = n_threads > 0 ? LMC_MIN(n_threads, LMC_TRAIN_MAX_THREADS) : 1;
     if (layout(m)) {
         free(m);
         return NULL;
@@ -171,7 +184,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     /* activations: one allocation from the same kind of table */
     const int64_t per_layer = N * C /*x_in*/ + N * C /*h1*/ + 2 * N + N * HD + 2 * N * KD + (int64_t)max_batch * H * T * T +
                               N * HD /*att*/ + N * C /*x_mid*/ + N * C /*h2*/ + 2 * N + 3 * N * F;
-    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + T * T + 16;
+    const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + N * C;
     m->act_floats = (size_t)(per_layer * k->n_layer + global);
     m->act_mem = calloc(m->act_floats, sizeof(float));
     m->pos = calloc((size_t)N, sizeof(int32_t));
@@ -192,8 +205,20 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     TAKE(m->x_final, N * C), TAKE(m->hf, N * C), TAKE(m->meanf, N), TAKE(m->rstdf, N), TAKE(m->logits, N * V);
     TAKE(m->dlogits, N * V), TAKE(m->dx, N * C), TAKE(m->dh, N * C), TAKE(m->dq, N * HD), TAKE(m->datt, N * HD);
     TAKE(m->dk, N * KD), TAKE(m->dv, N * KD), TAKE(m->df1, N * F), TAKE(m->df2, N * F), TAKE(m->dact, N * F);
-    TAKE(m->scratch, T * T + 16);
+    TAKE(m->dtmp, N * C);
 #undef TAKE
+    m->tp = lmc_threadpool_init(m->n_threads);
+    m->scratch_all = calloc((size_t)m->n_threads * (size_t)(2 * T * T + 16), sizeof(float));
+    m->drop_p = k->dropout;
+    m->drop_seed = seed;
+    m->tgrads = calloc((size_t)m->n_threads, sizeof *m->tgrads);
+    bool ok = m->tp && m->scratch_all && m->tgrads;
+    for (int i = 1; ok && i < m->n_threads; i++) ok = (m->tgrads[i - 1] = calloc(m->n_params, sizeof(float))) != NULL;
+    if (!ok) {
+        lmc_train_model_free(m);
+        return lmc_set_error_null(LMC_ERR_NOMEM, "train: cannot allocate the per-thread buffers of %d threads",
+                                  (int)n_threads);
+    }
     m->tok_embd = P(m, "token_embd.weight", 0);
     m->pos_embd = P(m, "position_embd.weight", 0);
     m->out_norm = P(m, "output_norm.weight", 0);
@@ -233,6 +258,11 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
 void lmc_train_model_free(lmc_train_model *m) {
     if (!m) return;
     free(m->params), free(m->grads), free(m->m), free(m->v), free(m->L), free(m->A), free(m->act_mem), free(m->pos);
+    if (m->tgrads)
+        for (int i = 1; i < m->n_threads; i++) free(m->tgrads[i - 1]);
+    free(m->tgrads);
+    free(m->scratch_all);
+    lmc_threadpool_free(m->tp);
     free(m);
 }
 
@@ -270,11 +300,212 @@ float *lmc_train_model_state(lmc_train_model *m, lmc_train_state which, size_t *
 }
 
 int64_t lmc_train_model_step(const lmc_train_model *m) { return m->step; }
-void lmc_train_model_set_step(lmc_train_model *m, int64_t step) { m->step = step; }
+void lmc_train_model_set_step(lmc_train_model *m, int64_t step) {
+    m->step = step;
+    m->micro = 0;
+}
+
+int lmc_train_model_set_dropout(lmc_train_model *m, float p, uint64_t seed) {
+    if (!(p >= 0.0f && p < 1.0f)) return lmc_set_error(LMC_ERR_INVALID_ARG, "train: dropout %g must be in [0, 1)", p);
+    m->drop_p = p;
+    m->drop_seed = seed;
+    return LMC_OK;
+}
 void lmc_train_zero_grad(lmc_train_model *m) { memset(m->grads, 0, m->n_params * sizeof(float)); }
 const float *lmc_train_logits(const lmc_train_model *m) { return m->logits; }
 
 /* ---- forward + backward ------------------------------------------------------------ */
+
+/* One slice of the batch: sequences [b0, b1), rows [r0, r0 + n) of every activation
+ * buffer; gradients accumulate into G (m->grads or a thread's own buffer). */
+typedef struct fb_job {
+    lmc_train_model *m;
+    const int32_t *tokens, *targets;
+    int32_t B, T;
+    float grad_scale;
+    bool backward;
+    int nth;               /* slices (<= threads, <= B) */
+    int64_t cnt_total;     /* counted targets in the whole batch */
+    float loss[LMC_TRAIN_MAX_THREADS];
+    int64_t cnt[LMC_TRAIN_MAX_THREADS];
+} fb_job;
+
+#define GRAD(p) ((p) ? G + ((p) - m->params) : NULL)
+
+static void fb_slice(void *arg, int ith, int nth_pool) {
+    (void)nth_pool;
+    fb_job *j = arg;
+    if (ith >= j->nth) return;
+    lmc_train_model *m = j->m;
+    const lmc_train_config *k = &m->cfg;
+    const int32_t T = j->T;
+    const int64_t b0 = (int64_t)j->B * ith / j->nth, b1 = (int64_t)j->B * (ith + 1) / j->nth;
+    const int64_t N = (b1 - b0) * T, r0 = b0 * T, C = k->n_embd, H = k->n_head, Hkv = k->n_head_kv, D = C / H;
+    const int64_t KD = Hkv * D, F = k->n_ff, V = k->n_vocab, Pof = b0 * H * T * T;
+    const bool gpt2 = k->arch == LMC_ARCH_GPT2;
+    const int32_t *tokens = j->tokens + r0, *targets = j->targets ? j->targets + r0 : NULL, *pos = m->pos + r0;
+    float *G = ith == 0 ? m->grads : m->tgrads[ith - 1];
+    float *scratch = m->scratch_all + (size_t)ith * (size_t)(2 * k->n_ctx * (int64_t)k->n_ctx + 16);
+    /* dropout sites: 0 embeddings (layer n_layer), 1 attention probabilities, 2 attention
+     * output, 3 MLP output (nanoGPT's places); only when training (backward) */
+    const bool drop = j->backward && m->drop_p > 0;
+    const uint64_t drop_base = lmc_tr_mix64(m->drop_seed ^ lmc_tr_mix64(((uint64_t)m->step << 16) + (uint64_t)m->micro));
+#define DROP(layer, site) \
+    ((lmc_tr_drop){.p = m->drop_p, .key = lmc_tr_mix64(drop_base + (uint64_t)(layer) * 8 + (site)), .b0 = b0})
+    /* row-sliced views of the shared buffers */
+#define R(ptr, width) ((ptr) + r0 * (width))
+
+    /* forward */
+    lmc_tr_embed_fwd_f32(R(m->A[0].x_in, C), m->tok_embd, gpt2 ? m->pos_embd : NULL, tokens, pos, N, C);
+    if (drop) lmc_tr_dropout_f32(R(m->A[0].x_in, C), N * C, r0 * C, &DROP(k->n_layer, 0));
+    for (int l = 0; l < k->n_layer; l++) {
+        tr_layer_p *L = &m->L[l];
+        tr_layer_a *A = &m->A[l];
+        float *x_in = R(A->x_in, C), *h1 = R(A->h1, C), *q = R(A->q, C), *kk = R(A->k, KD), *v = R(A->v, KD);
+        float *att = R(A->att, C), *x_mid = R(A->x_mid, C), *h2 = R(A->h2, C), *f1 = R(A->f1, F), *f2 = R(A->f2, F);
+        float *act = R(A->act, F);
+        if (gpt2)
+            lmc_tr_layernorm_fwd_f32(h1, R(A->mean1, 1), R(A->rstd1, 1), x_in, L->attn_norm, L->attn_norm_b, N, C,
+                                     k->norm_eps);
+        else
+            lmc_tr_rmsnorm_fwd_f32(h1, R(A->rstd1, 1), x_in, L->attn_norm, N, C, k->norm_eps);
+        lmc_tr_linear_fwd_f32(q, h1, L->wq, L->bq, N, C, C);
+        lmc_tr_linear_fwd_f32(kk, h1, L->wk, L->bk, N, C, KD);
+        lmc_tr_linear_fwd_f32(v, h1, L->wv, L->bv, N, C, KD);
+        if (!gpt2) {
+            lmc_tr_rope_fwd_f32(q, pos, N, (int)H, (int)D, (int)D, k->rope_base);
+            lmc_tr_rope_fwd_f32(kk, pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
+        }
+        lmc_tr_attn_fwd_f32(att, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D,
+                            drop ? &DROP(l, 1) : NULL, scratch);
+        /* x_mid = x_in + dropout(att Wo^T + bo) */
+        lmc_tr_linear_fwd_f32(x_mid, att, L->wo, L->bo, N, C, C);
+        if (drop) lmc_tr_dropout_f32(x_mid, N * C, r0 * C, &DROP(l, 2));
+        for (int64_t i = 0; i < N * C; i++) x_mid[i] += x_in[i];
+        if (gpt2)
+            lmc_tr_layernorm_fwd_f32(h2, R(A->mean2, 1), R(A->rstd2, 1), x_mid, L->ffn_norm, L->ffn_norm_b, N, C,
+                                     k->norm_eps);
+        else
+            lmc_tr_rmsnorm_fwd_f32(h2, R(A->rstd2, 1), x_mid, L->ffn_norm, N, C, k->norm_eps);
+        if (gpt2) {
+            lmc_tr_linear_fwd_f32(f1, h2, L->w_up, L->b_up, N, C, F);
+            lmc_tr_gelu_fwd_f32(act, f1, N * F);
+        } else {
+            lmc_tr_linear_fwd_f32(f1, h2, L->w_gate, NULL, N, C, F);
+            lmc_tr_linear_fwd_f32(f2, h2, L->w_up, NULL, N, C, F);
+            lmc_tr_swiglu_fwd_f32(act, f1, f2, N * F);
+        }
+        float *xo = R(l + 1 < k->n_layer ? m->A[l + 1].x_in : m->x_final, C);
+        lmc_tr_linear_fwd_f32(xo, act, L->w_down, L->b_down, N, F, C);
+        if (drop) lmc_tr_dropout_f32(xo, N * C, r0 * C, &DROP(l, 3));
+        for (int64_t i = 0; i < N * C; i++) xo[i] += x_mid[i];
+    }
+    float *hf = R(m->hf, C), *x_final = R(m->x_final, C), *logits = R(m->logits, V), *dlogits = R(m->dlogits, V);
+    if (gpt2)
+        lmc_tr_layernorm_fwd_f32(hf, R(m->meanf, 1), R(m->rstdf, 1), x_final, m->out_norm, m->out_norm_b, N, C,
+                                 k->norm_eps);
+    else
+        lmc_tr_rmsnorm_fwd_f32(hf, R(m->rstdf, 1), x_final, m->out_norm, N, C, k->norm_eps);
+    lmc_tr_linear_fwd_f32(logits, hf, m->output, NULL, N, C, V);
+    if (!targets) return;
+    j->loss[ith] = lmc_tr_xent_f32(j->backward ? dlogits : NULL, logits, targets, N, V, &j->cnt[ith]);
+    if (!j->backward) return;
+
+    /* backward: gradients accumulate into G. The slice's dlogits are d(its mean)/dz;
+     * rescale to d(batch mean)/dz (exactly 1 with one slice) times grad_scale. */
+    if (ith > 0) memset(G, 0, m->n_params * sizeof(float));
+    const float f = j->cnt[ith] == j->cnt_total ? j->grad_scale
+                                                : j->grad_scale * (float)((double)j->cnt[ith] / (double)j->cnt_total);
+    if (f != 1.0f)
+        for (int64_t i = 0; i < N * V; i++) dlogits[i] *= f;
+    float *dx = R(m->dx, C), *dh = R(m->dh, C), *dq = R(m->dq, C), *dk = R(m->dk, KD), *dv = R(m->dv, KD);
+    float *datt = R(m->datt, C), *df1 = R(m->df1, F), *df2 = R(m->df2, F), *dact = R(m->dact, F);
+    float *dtmp = R(m->dtmp, C);
+    memset(dh, 0, (size_t)(N * C) * sizeof(float));
+    lmc_tr_linear_bwd_f32(dh, GRAD(m->output), NULL, dlogits, hf, m->output, N, C, V);
+    memset(dx, 0, (size_t)(N * C) * sizeof(float));
+    if (gpt2)
+        lmc_tr_layernorm_bwd_f32(dx, GRAD(m->out_norm), GRAD(m->out_norm_b), dh, x_final, m->out_norm, R(m->meanf, 1),
+                                 R(m->rstdf, 1), N, C);
+    else
+        lmc_tr_rmsnorm_bwd_f32(dx, GRAD(m->out_norm), dh, x_final, m->out_norm, R(m->rstdf, 1), N, C);
+    /* dx is now d loss / d (output of the last layer) */
+    for (int l = k->n_layer - 1; l >= 0; l--) {
+        tr_layer_p *L = &m->L[l];
+        tr_layer_a *A = &m->A[l];
+        float *x_in = R(A->x_in, C), *h1 = R(A->h1, C), *q = R(A->q, C), *kk = R(A->k, KD), *v = R(A->v, KD);
+        float *att = R(A->att, C), *x_mid = R(A->x_mid, C), *h2 = R(A->h2, C), *f1 = R(A->f1, F), *f2 = R(A->f2, F);
+        float *act = R(A->act, F);
+        /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
+        memset(dact, 0, (size_t)(N * F) * sizeof(float));
+        const float *dbranch = dx;
+        if (drop) {
+            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
+            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 3));
+            dbranch = dtmp;
+        }
+        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), dbranch, act, L->w_down, N, F, C);
+        memset(df1, 0, (size_t)(N * F) * sizeof(float));
+        memset(dh, 0, (size_t)(N * C) * sizeof(float));
+        if (gpt2) {
+            lmc_tr_gelu_bwd_f32(df1, dact, f1, N * F);
+            lmc_tr_linear_bwd_f32(dh, GRAD(L->w_up), GRAD(L->b_up), df1, h2, L->w_up, N, C, F);
+        } else {
+            memset(df2, 0, (size_t)(N * F) * sizeof(float));
+            lmc_tr_swiglu_bwd_f32(df1, df2, dact, f1, f2, N * F);
+            lmc_tr_linear_bwd_f32(dh, GRAD(L->w_gate), NULL, df1, h2, L->w_gate, N, C, F);
+            lmc_tr_linear_bwd_f32(dh, GRAD(L->w_up), NULL, df2, h2, L->w_up, N, C, F);
+        }
+        if (gpt2)
+            lmc_tr_layernorm_bwd_f32(dx, GRAD(L->ffn_norm), GRAD(L->ffn_norm_b), dh, x_mid, L->ffn_norm, R(A->mean2, 1),
+                                     R(A->rstd2, 1), N, C);
+        else
+            lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->ffn_norm), dh, x_mid, L->ffn_norm, R(A->rstd2, 1), N, C);
+        /* attention: x_mid = x_in + wo(att) */
+        memset(datt, 0, (size_t)(N * C) * sizeof(float));
+        dbranch = dx;
+        if (drop) {
+            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
+            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 2));
+            dbranch = dtmp;
+        }
+        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), dbranch, att, L->wo, N, C, C);
+        memset(dq, 0, (size_t)(N * C) * sizeof(float));
+        memset(dk, 0, (size_t)(N * KD) * sizeof(float));
+        memset(dv, 0, (size_t)(N * KD) * sizeof(float));
+        lmc_tr_attn_bwd_f32(dq, dk, dv, datt, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D,
+                            drop ? &DROP(l, 1) : NULL, scratch);
+        if (!gpt2) {
+            lmc_tr_rope_bwd_f32(dq, pos, N, (int)H, (int)D, (int)D, k->rope_base);
+            lmc_tr_rope_bwd_f32(dk, pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
+        }
+        memset(dh, 0, (size_t)(N * C) * sizeof(float));
+        lmc_tr_linear_bwd_f32(dh, GRAD(L->wq), GRAD(L->bq), dq, h1, L->wq, N, C, C);
+        lmc_tr_linear_bwd_f32(dh, GRAD(L->wk), GRAD(L->bk), dk, h1, L->wk, N, C, KD);
+        lmc_tr_linear_bwd_f32(dh, GRAD(L->wv), GRAD(L->bv), dv, h1, L->wv, N, C, KD);
+        if (gpt2)
+            lmc_tr_layernorm_bwd_f32(dx, GRAD(L->attn_norm), GRAD(L->attn_norm_b), dh, x_in, L->attn_norm,
+                                     R(A->mean1, 1), R(A->rstd1, 1), N, C);
+        else
+            lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->attn_norm), dh, x_in, L->attn_norm, R(A->rstd1, 1), N, C);
+    }
+    if (drop) lmc_tr_dropout_f32(dx, N * C, r0 * C, &DROP(k->n_layer, 0));
+    lmc_tr_embed_bwd_f32(GRAD(m->tok_embd), gpt2 ? GRAD(m->pos_embd) : NULL, dx, tokens, pos, N, C);
+#undef DROP
+#undef R
+}
+#undef GRAD
+
+/* grads += tgrads[0] + tgrads[1] + ... over this thread's share of the parameters */
+static void reduce_grads(void *arg, int ith, int nth) {
+    fb_job *j = arg;
+    lmc_train_model *m = j->m;
+    const size_t a = m->n_params * (size_t)ith / (size_t)nth, b = m->n_params * (size_t)(ith + 1) / (size_t)nth;
+    for (int t = 1; t < j->nth; t++) {
+        const float *g = m->tgrads[t - 1];
+        for (size_t i = a; i < b; i++) m->grads[i] += g[i];
+    }
+}
 
 int lmc_train_step_fb(lmc_train_model *m, const int32_t *tokens, const int32_t *targets, int32_t B, int32_t T,
                       float grad_scale, bool backward, float *loss_out, int64_t *n_counted) {
@@ -282,124 +513,33 @@ int lmc_train_step_fb(lmc_train_model *m, const int32_t *tokens, const int32_t *
     if (B < 1 || B > m->max_B || T < 1 || T > k->n_ctx)
         return lmc_set_error(LMC_ERR_INVALID_ARG, "train: batch %d x %d exceeds the model's %d x %d", B, T, m->max_B,
                              k->n_ctx);
-    const int64_t N = (int64_t)B * T, C = k->n_embd, H = k->n_head, Hkv = k->n_head_kv, D = C / H, KD = Hkv * D;
-    const int64_t F = k->n_ff, V = k->n_vocab;
-    const bool gpt2 = k->arch == LMC_ARCH_GPT2;
+    const int64_t N = (int64_t)B * T, V = k->n_vocab;
+    int64_t cnt = 0;
     for (int64_t n = 0; n < N; n++) {
         if (tokens[n] < 0 || tokens[n] >= V || (targets && targets[n] >= V))
             return lmc_set_error(LMC_ERR_INVALID_ARG, "train: token id %d outside the vocabulary of %lld at position %lld",
                                  targets && targets[n] >= V ? targets[n] : tokens[n], (long long)V, (long long)n);
         m->pos[n] = (int32_t)(n % T);
+        if (targets) cnt += targets[n] >= 0;
     }
-    openblas_set_num_threads(m->n_threads);
     m->last_B = B, m->last_T = T;
-
-    /* forward */
-    float *x = m->A[0].x_in;
-    lmc_tr_embed_fwd_f32(x, m->tok_embd, gpt2 ? m->pos_embd : NULL, tokens, m->pos, N, C);
-    for (int l = 0; l < k->n_layer; l++) {
-        tr_layer_p *L = &m->L[l];
-        tr_layer_a *A = &m->A[l];
-        if (gpt2)
-            lmc_tr_layernorm_fwd_f32(A->h1, A->mean1, A->rstd1, A->x_in, L->attn_norm, L->attn_norm_b, N, C, k->norm_eps);
-        else
-            lmc_tr_rmsnorm_fwd_f32(A->h1, A->rstd1, A->x_in, L->attn_norm, N, C, k->norm_eps);
-        lmc_tr_linear_fwd_f32(A->q, A->h1, L->wq, L->bq, N, C, C);
-        lmc_tr_linear_fwd_f32(A->k, A->h1, L->wk, L->bk, N, C, KD);
-        lmc_tr_linear_fwd_f32(A->v, A->h1, L->wv, L->bv, N, C, KD);
-        if (!gpt2) {
-            lmc_tr_rope_fwd_f32(A->q, m->pos, N, (int)H, (int)D, (int)D, k->rope_base);
-            lmc_tr_rope_fwd_f32(A->k, m->pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
-        }
-        lmc_tr_attn_fwd_f32(A->att, A->P, A->q, A->k, A->v, B, T, (int)H, (int)Hkv, (int)D);
-        /* x_mid = x_in + att Wo^T + bo */
-        lmc_tr_linear_fwd_f32(A->x_mid, A->att, L->wo, L->bo, N, C, C);
-        for (int64_t i = 0; i < N * C; i++) A->x_mid[i] += A->x_in[i];
-        if (gpt2)
-            lmc_tr_layernorm_fwd_f32(A->h2, A->mean2, A->rstd2, A->x_mid, L->ffn_norm, L->ffn_norm_b, N, C, k->norm_eps);
-        else
-            lmc_tr_rmsnorm_fwd_f32(A->h2, A->rstd2, A->x_mid, L->ffn_norm, N, C, k->norm_eps);
-        if (gpt2) {
-            lmc_tr_linear_fwd_f32(A->f1, A->h2, L->w_up, L->b_up, N, C, F);
-            lmc_tr_gelu_fwd_f32(A->act, A->f1, N * F);
-        } else {
-            lmc_tr_linear_fwd_f32(A->f1, A->h2, L->w_gate, NULL, N, C, F);
-            lmc_tr_linear_fwd_f32(A->f2, A->h2, L->w_up, NULL, N, C, F);
-            lmc_tr_swiglu_fwd_f32(A->act, A->f1, A->f2, N * F);
-        }
-        float *xo = l + 1 < k->n_layer ? m->A[l + 1].x_in : m->x_final;
-        lmc_tr_linear_fwd_f32(xo, A->act, L->w_down, L->b_down, N, F, C);
-        for (int64_t i = 0; i < N * C; i++) xo[i] += A->x_mid[i];
-    }
-    if (gpt2)
-        lmc_tr_layernorm_fwd_f32(m->hf, m->meanf, m->rstdf, m->x_final, m->out_norm, m->out_norm_b, N, C, k->norm_eps);
-    else
-        lmc_tr_rmsnorm_fwd_f32(m->hf, m->rstdf, m->x_final, m->out_norm, N, C, k->norm_eps);
-    lmc_tr_linear_fwd_f32(m->logits, m->hf, m->output, NULL, N, C, V);
+    fb_job j = {.m = m, .tokens = tokens, .targets = targets, .B = B, .T = T, .grad_scale = grad_scale,
+                .backward = backward, .nth = LMC_MIN(m->n_threads, B), .cnt_total = cnt};
+    /* slices run BLAS on one thread each; a single slice may use OpenBLAS's threads */
+    openblas_set_num_threads(j.nth > 1 ? 1 : m->n_threads);
+    if (j.nth > 1) lmc_threadpool_run(m->tp, fb_slice, &j);
+    else fb_slice(&j, 0, 1);
     if (!targets) return LMC_OK;
-    int64_t cnt = 0;
-    const float loss = lmc_tr_xent_f32(backward ? m->dlogits : NULL, m->logits, targets, N, V, &cnt);
+    float loss = j.loss[0];
+    if (j.nth > 1) { /* mean over the batch from the slices' means */
+        double s = 0;
+        for (int i = 0; i < j.nth; i++) s += (double)j.loss[i] * (double)j.cnt[i];
+        loss = cnt ? (float)(s / (double)cnt) : 0.0f;
+    }
     if (loss_out) *loss_out = loss;
     if (n_counted) *n_counted = cnt;
-    if (!backward) return LMC_OK;
-
-    /* backward: gradients accumulate into m->grads */
-    if (grad_scale != 1.0f)
-        for (int64_t i = 0; i < N * V; i++) m->dlogits[i] *= grad_scale;
-    memset(m->dh, 0, (size_t)(N * C) * sizeof(float));
-    lmc_tr_linear_bwd_f32(m->dh, grad_of(m, m->output), NULL, m->dlogits, m->hf, m->output, N, C, V);
-    memset(m->dx, 0, (size_t)(N * C) * sizeof(float));
-    if (gpt2)
-        lmc_tr_layernorm_bwd_f32(m->dx, grad_of(m, m->out_norm), grad_of(m, m->out_norm_b), m->dh, m->x_final,
-                                 m->out_norm, m->meanf, m->rstdf, N, C);
-    else
-        lmc_tr_rmsnorm_bwd_f32(m->dx, grad_of(m, m->out_norm), m->dh, m->x_final, m->out_norm, m->rstdf, N, C);
-    /* m->dx is now d loss / d (output of the last layer) */
-    for (int l = k->n_layer - 1; l >= 0; l--) {
-        tr_layer_p *L = &m->L[l];
-        tr_layer_a *A = &m->A[l];
-        /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
-        memset(m->dact, 0, (size_t)(N * F) * sizeof(float));
-        lmc_tr_linear_bwd_f32(m->dact, grad_of(m, L->w_down), grad_of(m, L->b_down), m->dx, A->act, L->w_down, N, F, C);
-        memset(m->df1, 0, (size_t)(N * F) * sizeof(float));
-        memset(m->dh, 0, (size_t)(N * C) * sizeof(float));
-        if (gpt2) {
-            lmc_tr_gelu_bwd_f32(m->df1, m->dact, A->f1, N * F);
-            lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->w_up), grad_of(m, L->b_up), m->df1, A->h2, L->w_up, N, C, F);
-        } else {
-            memset(m->df2, 0, (size_t)(N * F) * sizeof(float));
-            lmc_tr_swiglu_bwd_f32(m->df1, m->df2, m->dact, A->f1, A->f2, N * F);
-            lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->w_gate), NULL, m->df1, A->h2, L->w_gate, N, C, F);
-            lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->w_up), NULL, m->df2, A->h2, L->w_up, N, C, F);
-        }
-        if (gpt2)
-            lmc_tr_layernorm_bwd_f32(m->dx, grad_of(m, L->ffn_norm), grad_of(m, L->ffn_norm_b), m->dh, A->x_mid, L->ffn_norm,
-                                     A->mean2, A->rstd2, N, C);
-        else
-            lmc_tr_rmsnorm_bwd_f32(m->dx, grad_of(m, L->ffn_norm), m->dh, A->x_mid, L->ffn_norm, A->rstd2, N, C);
-        /* attention: x_mid = x_in + wo(att) */
-        memset(m->datt, 0, (size_t)(N * C) * sizeof(float));
-        lmc_tr_linear_bwd_f32(m->datt, grad_of(m, L->wo), grad_of(m, L->bo), m->dx, A->att, L->wo, N, C, C);
-        memset(m->dq, 0, (size_t)(N * C) * sizeof(float));
-        memset(m->dk, 0, (size_t)(N * KD) * sizeof(float));
-        memset(m->dv, 0, (size_t)(N * KD) * sizeof(float));
-        lmc_tr_attn_bwd_f32(m->dq, m->dk, m->dv, m->datt, A->P, A->q, A->k, A->v, B, T, (int)H, (int)Hkv, (int)D,
-                            m->scratch);
-        if (!gpt2) {
-            lmc_tr_rope_bwd_f32(m->dq, m->pos, N, (int)H, (int)D, (int)D, k->rope_base);
-            lmc_tr_rope_bwd_f32(m->dk, m->pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
-        }
-        memset(m->dh, 0, (size_t)(N * C) * sizeof(float));
-        lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->wq), grad_of(m, L->bq), m->dq, A->h1, L->wq, N, C, C);
-        lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->wk), grad_of(m, L->bk), m->dk, A->h1, L->wk, N, C, KD);
-        lmc_tr_linear_bwd_f32(m->dh, grad_of(m, L->wv), grad_of(m, L->bv), m->dv, A->h1, L->wv, N, C, KD);
-        if (gpt2)
-            lmc_tr_layernorm_bwd_f32(m->dx, grad_of(m, L->attn_norm), grad_of(m, L->attn_norm_b), m->dh, A->x_in,
-                                     L->attn_norm, A->mean1, A->rstd1, N, C);
-        else
-            lmc_tr_rmsnorm_bwd_f32(m->dx, grad_of(m, L->attn_norm), m->dh, A->x_in, L->attn_norm, A->rstd1, N, C);
-    }
-    lmc_tr_embed_bwd_f32(grad_of(m, m->tok_embd), gpt2 ? grad_of(m, m->pos_embd) : NULL, m->dx, tokens, m->pos, N, C);
+    if (backward && j.nth > 1) lmc_threadpool_run(m->tp, reduce_grads, &j);
+    if (backward) m->micro++;
     return LMC_OK;
 }
 
@@ -420,38 +560,74 @@ float lmc_lr_at(const lmc_adamw_params *p, int64_t step) {
     return p->min_lr + (float)(0.5 * (1.0 + cos(3.141592653589793 * r))) * (p->lr - p->min_lr);
 }
 
-float lmc_train_grad_norm(const lmc_train_model *m) {
+typedef struct opt_job {
+    lmc_train_model *m;
+    const lmc_adamw_params *p;
+    float coef, lr, step_size, bc2s;
+    double part[LMC_TRAIN_MAX_THREADS];
+} opt_job;
+
+/* this thread's share [a, b) of tensor t's n elements */
+static void share(int64_t n, int ith, int nth, int64_t *a, int64_t *b) {
+    *a = n * ith / nth;
+    *b = n * (ith + 1) / nth;
+}
+
+static void norm_task(void *arg, int ith, int nth) {
+    opt_job *j = arg;
+    int64_t a, b;
+    share((int64_t)j->m->n_params, ith, nth, &a, &b);
     double s = 0;
-    for (size_t i = 0; i < m->n_params; i++) s += (double)m->grads[i] * m->grads[i];
+    for (int64_t i = a; i < b; i++) s += (double)j->m->grads[i] * j->m->grads[i];
+    j->part[ith] = s;
+}
+
+float lmc_train_grad_norm(const lmc_train_model *m) {
+    opt_job j = {.m = (lmc_train_model *)m};
+    const int nth = lmc_threadpool_n_threads(m->tp);
+    lmc_threadpool_run(m->tp, norm_task, &j);
+    double s = 0; /* partial sums added in thread order: deterministic per thread count */
+    for (int i = 0; i < nth; i++) s += j.part[i];
     return (float)sqrt(s);
+}
+
+static void adamw_task(void *arg, int ith, int nth) {
+    opt_job *j = arg;
+    lmc_train_model *m = j->m;
+    const lmc_adamw_params *p = j->p;
+    const float lr = j->lr, step_size = j->step_size, bc2s = j->bc2s, coef = j->coef;
+    const float b1 = p->beta1, b2 = p->beta2, eps = p->eps;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const tr_tensor *t = &m->t[i];
+        const float keep = t->decay || p->decay_all ? 1.0f - lr * p->weight_decay : 1.0f;
+        float *w = m->params + t->off, *g = m->grads + t->off, *mm = m->m + t->off, *vv = m->v + t->off;
+        int64_t a, b;
+        share(t->ne[0] * t->ne[1], ith, nth, &a, &b);
+        if (coef < 1.0f)
+            for (int64_t k = a; k < b; k++) g[k] *= coef;
+        for (int64_t k = a; k < b; k++) {
+            w[k] *= keep;
+            mm[k] += (g[k] - mm[k]) * (1.0f - b1);
+            vv[k] = vv[k] * b2 + (1.0f - b2) * g[k] * g[k];
+            w[k] -= step_size * mm[k] / (sqrtf(vv[k]) / bc2s + eps);
+        }
+    }
 }
 
 int lmc_train_adamw_step(lmc_train_model *m, const lmc_adamw_params *p, float *lr_out, float *norm_out) {
     const float norm = lmc_train_grad_norm(m);
     if (!isfinite(norm)) return lmc_set_error(LMC_ERR_INVALID_ARG, "train: the gradient is not finite (norm %g)", norm);
     if (norm_out) *norm_out = norm;
-    if (p->clip > 0) { /* as torch.nn.utils.clip_grad_norm_ */
-        const float coef = p->clip / (norm + 1e-6f);
-        if (coef < 1.0f)
-            for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= coef;
-    }
-    const float lr = lmc_lr_at(p, m->step);
-    if (lr_out) *lr_out = lr;
+    opt_job j = {.m = m, .p = p, .coef = 1.0f};
+    if (p->clip > 0) j.coef = p->clip / (norm + 1e-6f); /* as torch.nn.utils.clip_grad_norm_ */
+    j.lr = lmc_lr_at(p, m->step);
+    if (lr_out) *lr_out = j.lr;
     m->step++;
+    m->micro = 0;
     /* torch.optim.AdamW: p *= 1 - lr wd; m, v moments; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps) */
     const double bc1 = 1.0 - pow(p->beta1, (double)m->step), bc2 = 1.0 - pow(p->beta2, (double)m->step);
-    const float step_size = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const tr_tensor *t = &m->t[i];
-        const bool decay = t->decay || p->decay_all;
-        float *w = m->params + t->off, *g = m->grads + t->off, *mm = m->m + t->off, *vv = m->v + t->off;
-        const int64_t n = t->ne[0] * t->ne[1];
-        for (int64_t j = 0; j < n; j++) {
-            if (decay) w[j] *= 1.0f - lr * p->weight_decay;
-            mm[j] += (g[j] - mm[j]) * (1.0f - p->beta1);
-            vv[j] = vv[j] * p->beta2 + (1.0f - p->beta2) * g[j] * g[j];
-            w[j] -= step_size * mm[j] / (sqrtf(vv[j]) / bc2s + p->eps);
-        }
-    }
+    j.step_size = (float)(j.lr / bc1);
+    j.bc2s = (float)sqrt(bc2);
+    lmc_threadpool_run(m->tp, adamw_task, &j);
     return LMC_OK;
 }

@@ -4,8 +4,8 @@
  * dL/dy = R: backward(R) must give dL/dinput, and (L(x + h e_j) - L(x - h e_j)) / 2h
  * must agree for every input element j checked.
  *
- * usage: test_train_grad LAYER   (linear rmsnorm layernorm rope attention swiglu gelu
- *                                 embedding xent) */
+ * usage: test_train_grad LAYER   (linear rmsnorm layernorm rope attention attention_dropout
+ *                                 dropout swiglu gelu embedding xent) */
 #include "lmc.h"
 #include "test_util.h"
 #include "train-impl.h"
@@ -128,15 +128,29 @@ static void rope_grad(void *p, double *g[]) {
 }
 
 /* attention: q = x [B*T][H*D], k = w [B*T][HKV*D], v = b [B*T][HKV*D] */
+static const lmc_tr_drop *g_drop; /* attention_dropout: a fixed mask (same key every call) */
 static double attn_loss(void *p) {
     ctx_t *c = p;
-    lmc_tr_attn_fwd_f64(c->y, c->t1, c->x, c->w, c->b, B, T, H, HKV, D);
+    lmc_tr_attn_fwd_f64(c->y, c->t1, c->x, c->w, c->b, B, T, H, HKV, D, g_drop, c->t3);
     return dotR(c->y, c->R, B * T * H * D);
 }
 static void attn_grad(void *p, double *g[]) {
     ctx_t *c = p;
-    lmc_tr_attn_fwd_f64(c->y, c->t1, c->x, c->w, c->b, B, T, H, HKV, D);
-    lmc_tr_attn_bwd_f64(g[0], g[1], g[2], c->R, c->t1, c->x, c->w, c->b, B, T, H, HKV, D, c->t2);
+    lmc_tr_attn_fwd_f64(c->y, c->t1, c->x, c->w, c->b, B, T, H, HKV, D, g_drop, c->t3);
+    lmc_tr_attn_bwd_f64(g[0], g[1], g[2], c->R, c->t1, c->x, c->w, c->b, B, T, H, HKV, D, g_drop, c->t2);
+}
+
+/* dropout on a vector: y = x * mask / (1 - p) */
+static double drop_loss(void *p) {
+    ctx_t *c = p;
+    memcpy(c->y, c->x, sizeof(double) * N * C);
+    lmc_tr_dropout_f64(c->y, N * C, 7, g_drop);
+    return dotR(c->y, c->R, N * C);
+}
+static void drop_grad(void *p, double *g[]) {
+    ctx_t *c = p;
+    memcpy(g[0], c->R, sizeof(double) * N * C);
+    lmc_tr_dropout_f64(g[0], N * C, 7, g_drop);
 }
 
 static double swiglu_loss(void *p) {
@@ -182,8 +196,56 @@ static void xent_grad(void *p, double *g[]) {
     CHECK(cnt == N - 2);
 }
 
+/* The whole model with dropout, in float through the public API: the directional
+ * derivative of the loss along a random direction (central differences, the same masks
+ * in every evaluation: set_step resets the micro-batch counter the masks derive from)
+ * against the gradient. Checks the wiring (every mask in backward is the forward's). */
+static int model_dropout(lmc_arch arch) {
+    lmc_train_config c = lmc_train_default_config();
+    c.arch = arch, c.n_layer = 2, c.n_head = 2, c.n_head_kv = arch == LMC_ARCH_GPT2 ? 2 : 1, c.n_embd = 16;
+    c.n_vocab = 23, c.n_ctx = 8, c.bias = arch == LMC_ARCH_GPT2, c.dropout = 0.25f;
+    const int B = 3, T = 8;
+    lmc_train_model *m = lmc_train_model_init(&c, B, 2, 11);
+    CHECK(m != NULL);
+    if (!m) return 1;
+    int32_t tok[24], tgt[24];
+    for (int i = 0; i < B * T; i++) tok[i] = (i * 7 + 2) % 23, tgt[i] = (i * 5 + 3) % 23;
+    size_t n;
+    float *w = lmc_train_model_state(m, LMC_TRAIN_PARAMS, &n), *g = lmc_train_model_state(m, LMC_TRAIN_GRADS, &n);
+    double *dir = malloc(n * sizeof(double)), gd = 0;
+    float loss, lp, lm;
+    lmc_train_zero_grad(m);
+    lmc_train_model_set_step(m, 5);
+    CHECK(lmc_train_step_fb(m, tok, tgt, B, T, 1.0f, true, &loss, NULL) == LMC_OK);
+    for (size_t i = 0; i < n; i++) dir[i] = rnd(), gd += dir[i] * g[i];
+    const double eps = 2e-3;
+    for (size_t i = 0; i < n; i++) w[i] += (float)(eps * dir[i]);
+    lmc_train_model_set_step(m, 5);
+    lmc_train_step_fb(m, tok, tgt, B, T, 1.0f, true, &lp, NULL);
+    for (size_t i = 0; i < n; i++) w[i] -= (float)(2 * eps * dir[i]);
+    lmc_train_model_set_step(m, 5);
+    lmc_train_step_fb(m, tok, tgt, B, T, 1.0f, true, &lm, NULL);
+    const double fd = ((double)lp - (double)lm) / (2 * eps), rel = fabs(fd - gd) / fabs(gd);
+    /* and the masks matter: another step's masks give another loss */
+    float other;
+    lmc_train_model_set_step(m, 6);
+    lmc_train_step_fb(m, tok, tgt, B, T, 1.0f, true, &other, NULL);
+    printf("%s with dropout 0.25: directional derivative %.6g, finite difference %.6g (relative %.2g); loss %.6f, "
+           "with the next step's masks %.6f\n", arch == LMC_ARCH_GPT2 ? "gpt2" : "llama", gd, fd, rel, loss, other);
+    CHECK(rel < 1e-2);
+    CHECK(fabs(other - loss) > 1e-4);
+    free(dir);
+    lmc_train_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *layer = argc > 1 ? argv[1] : "";
+    if (!strcmp(layer, "model_dropout")) {
+        model_dropout(LMC_ARCH_GPT2);
+        model_dropout(LMC_ARCH_LLAMA);
+        return t_done(layer);
+    }
     ctx_t c;
     const int64_t big = 4096;
     c.x = vec(big, 1), c.w = vec(big, 1), c.b = vec(big, 1), c.R = vec(big, 1);
@@ -206,6 +268,19 @@ int main(int argc, char **argv) {
     } else if (!strcmp(layer, "attention")) {
         g = (gcase){"attention (causal, GQA 4/2)", 3, {c.x, c.w, c.b}, {B * T * H * D, B * T * HKV * D, B * T * HKV * D},
                     {"q", "k", "v"}, B * T * H * D, attn_loss, attn_grad};
+    } else if (!strcmp(layer, "attention_dropout") || !strcmp(layer, "dropout")) {
+        static const lmc_tr_drop d = {.p = 0.3f, .key = 0x5eed, .b0 = 3};
+        g_drop = &d;
+        int kept = 0;
+        for (int i = 0; i < 1000; i++) kept += lmc_tr_keep(&d, i);
+        printf("mask keeps %d of 1000 (p = 0.3)\n", kept);
+        CHECK(kept > 640 && kept < 760);
+        if (!strcmp(layer, "dropout"))
+            g = (gcase){"dropout (p 0.3)", 1, {c.x}, {N * C}, {"x"}, N * C, drop_loss, drop_grad};
+        else
+            g = (gcase){"attention with dropout on the probabilities (p 0.3)", 3, {c.x, c.w, c.b},
+                        {B * T * H * D, B * T * HKV * D, B * T * HKV * D}, {"q", "k", "v"}, B * T * H * D, attn_loss,
+                        attn_grad};
     } else if (!strcmp(layer, "swiglu")) {
         g = (gcase){"swiglu", 2, {c.x, c.w}, {N * C, N * C}, {"gate", "up"}, N * C, swiglu_loss, swiglu_grad};
     } else if (!strcmp(layer, "gelu")) {

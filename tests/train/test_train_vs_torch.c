@@ -80,7 +80,10 @@ int main(int argc, char **argv) {
         tgt[i] = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "targets"), i)->valueint;
     }
 
-    lmc_train_model *m = lmc_train_model_init(&c, B, 1, 1);
+    /* argv[2]: threads; the batch is then split into per-thread slices whose gradients
+     * are summed, so the same tolerances must hold */
+    const int threads = argc > 2 ? atoi(argv[2]) : 1;
+    lmc_train_model *m = lmc_train_model_init(&c, B, threads, 1);
     CHECK(m != NULL);
     if (!m) return t_done("train_vs_torch");
     /* every lmc tensor has a torch twin and vice versa */
@@ -131,8 +134,20 @@ int main(int argc, char **argv) {
         if (rel > worst) worst = rel, worst_name = t.name;
         CHECK_MSG(rel < 1e-4, "%s: gradient max |diff| %.3g = %.3g of its largest element\n", t.name, mabs, rel);
     }
-    printf("%s: %d parameter gradients, worst max|diff|/max|grad| %.3g (%s)\n", arch, lmc_train_model_n_tensors(m), worst,
-           worst_name);
+    printf("%s: %d parameter gradients, worst max|diff|/max|grad| %.3g (%s), %d thread(s)\n", arch,
+           lmc_train_model_n_tensors(m), worst, worst_name, threads);
+    /* deterministic: the same step again gives the same bits (loss and every gradient) */
+    {
+        size_t ng = 0;
+        const float *g = lmc_train_model_state(m, LMC_TRAIN_GRADS, &ng);
+        float *g1 = malloc(ng * sizeof(float)), loss2 = 0;
+        memcpy(g1, g, ng * sizeof(float));
+        lmc_train_zero_grad(m);
+        CHECK(lmc_train_step_fb(m, tok, tgt, B, T, 1.0f, true, &loss2, &cnt) == LMC_OK);
+        CHECK_MSG(memcmp(&loss, &loss2, sizeof loss) == 0 && memcmp(g1, g, ng * sizeof(float)) == 0,
+                  "a repeated step differs (%d threads)\n", threads);
+        free(g1);
+    }
 
     lmc_adamw_params ap = lmc_adamw_default_params();
     ap.lr = (float)D(opt, "lr"), ap.min_lr = (float)D(opt, "min_lr"), ap.beta1 = (float)D(opt, "beta1");
