@@ -3,11 +3,8 @@
  * the file, the key or tensor, and what was expected. */
 #include "model-impl.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_HEAD_DIM 1024 /* bounds of the stack buffers in layers.c */
 #define MAX_ROT 1024
@@ -312,29 +309,11 @@ static int bind_all(loader *L) {
     return LMC_OK;
 }
 
-/* A Hugging Face folder is converted (weights as F32, tokenizer and chat template
- * carried over) into a GGUF in a private temporary folder, mapped, and the file unlinked
- * at once: the map keeps it alive and nothing is left behind, even after a crash. */
-static lmc_gguf *open_hf_folder(const char *dir) {
-    const char *tmp = getenv("TMPDIR");
-    char tdir[4096], file[4200];
-    snprintf(tdir, sizeof tdir, "%s/lmc-hf-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(tdir))
-        return lmc_set_error_null(LMC_ERR_IO, "%s: cannot make a temporary folder %s: %s", dir, tdir, strerror(errno));
-    snprintf(file, sizeof file, "%s/model.gguf", tdir);
-    lmc_gguf *g = NULL;
-    if (lmc_hf_convert(dir, file, "f32") == LMC_OK) g = lmc_gguf_open(file);
-    unlink(file);
-    rmdir(tdir);
-    return g;
-}
-
 lmc_model *lmc_model_load(const char *path) {
     if (!path) return lmc_set_error_null(LMC_ERR_INVALID_ARG, "lmc_model_load: path is NULL");
     lmc_model *m = calloc(1, sizeof *m);
     if (!m) return lmc_set_error_null(LMC_ERR_NOMEM, "out of memory");
-    struct stat st;
-    m->gguf = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? open_hf_folder(path) : lmc_gguf_open(path);
+    m->gguf = lmc_gguf_open_model(path); /* a GGUF file or a Hugging Face folder */
     if (!m->gguf) {
         free(m);
         return NULL;
