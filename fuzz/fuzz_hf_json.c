@@ -5,7 +5,7 @@
  * written into a scratch folder next to a tiny valid model.safetensors (1 layer, n_embd 4,
  * 2 heads, n_ff 4, 8 rows, all zeros, made here), and converted with lmc_hf_convert. A
  * rejection must set an error message; a success must write a GGUF that lmc_gguf opens.
- *   build: add to fuzz/CMakeLists.txt like fuzz_safetensors, with src/hf/ and its dependencies
+ *   build: cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DLMC_FUZZ=ON; cmake --build build-fuzz --target fuzz_hf_json
  *   run:   build-fuzz/fuzz/fuzz_hf_json /tmp/hf-corpus fuzz/corpus/hf_json
  * Replayed without libFuzzer by ctest hf_json_fuzz_replay (tests/fuzz_replay.c). */
 #include "lmc.h"

@@ -671,7 +671,8 @@ const char *lmc_arch_name(lmc_arch a);
 
 /* Opens a GGUF model and binds every tensor, checking names and shapes against the
  * hyperparameters. NULL + lmc_last_error() for an unknown architecture, a missing
- * tensor, a tensor of the wrong shape or type, or bad metadata. */
+ * tensor, a tensor of the wrong shape or type, or bad metadata. path may also be a
+ * Hugging Face folder (see lmc_gguf_open_model). */
 lmc_model *lmc_model_load(const char *path);
 void lmc_model_free(lmc_model *m);
 const lmc_model_hparams *lmc_model_get_hparams(const lmc_model *m);
@@ -1135,13 +1136,19 @@ lmc_bpe_train_params lmc_bpe_train_default_params(void);
  * out_path atomically; lmc_vocab_load, `lmc tokenize -m` and `lmc data prepare` read it. */
 int lmc_bpe_train(const char *const *files, int n_files, const lmc_bpe_train_params *p, const char *out_path);
 
-/* Hugging Face folder DIR (config.json with model_type llama or qwen2, model.safetensors
+/* Hugging Face folder DIR (config.json with model_type llama, qwen2 or gpt2 (whose Conv1D
+ * weights are transposed), model.safetensors
  * or shards listed in model.safetensors.index.json, F32/F16/BF16; tokenizer.json BPE and
  * tokenizer_config.json if present) -> GGUF at out_path with llama.cpp's names and keys:
  * llama Q/K rows permuted to the interleaved rope layout, tokens/merges (byte-level) or
  * tokens/scores (byte_fallback, SentencePiece-style), special ids, chat_template. type:
  * "f32" (default), "f16" or "q8_0" for 2-D weights (rows not a multiple of 32 -> f16). */
 int lmc_hf_convert(const char *dir, const char *out_path, const char *type);
+
+/* A model path as every command takes it: a GGUF file (lmc_gguf_open), or a Hugging Face
+ * folder converted as lmc_hf_convert(path, ..., "f32") does into an unlinked temporary
+ * file ($TMPDIR or /tmp) that stays mapped until lmc_gguf_close. */
+lmc_gguf *lmc_gguf_open_model(const char *path);
 
 /* @@HF@@ */
 

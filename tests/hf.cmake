@@ -24,3 +24,16 @@ lmc_add_test(hf_convert ARGS python3 ${CMAKE_CURRENT_SOURCE_DIR}/hf/test_convert
 lmc_add_test(hf_json_fuzz_replay
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_hf_json.c
   ARGS ${CMAKE_SOURCE_DIR}/fuzz/corpus/hf_json)
+
+# Tiny random models made by transformers (tests/hf/make_hf_fixtures.py; the folders and
+# their logits are committed): logits from the folder itself (`-m DIR`) and from the
+# converted F32 GGUF within 1e-4 of transformers'; tokenizer ids as the tokenizers package.
+foreach(arch llama gpt2 qwen2)
+  if(NOT TARGET test_hf_logits)
+    add_executable(test_hf_logits ${CMAKE_CURRENT_SOURCE_DIR}/hf/test_hf_logits.c)
+    target_include_directories(test_hf_logits PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+    target_link_libraries(test_hf_logits PRIVATE lmc_static)
+  endif()
+  lmc_add_test(hf_logits_${arch} ARGS $<TARGET_FILE:test_hf_logits> ${CMAKE_CURRENT_SOURCE_DIR}/hf/fixtures/${arch}
+    ${CMAKE_CURRENT_BINARY_DIR}/hf_logits_${arch})
+endforeach()

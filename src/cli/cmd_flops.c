@@ -117,7 +117,7 @@ int cmd_flops(int argc, char **argv) {
         return CLI_OK;
     }
     if (model) {
-        lmc_gguf *g = lmc_gguf_open(model);
+        lmc_gguf *g = lmc_gguf_open_model(model);
         if (!g) return cli_lib_error();
         double n = 0;
         for (int64_t i = 0; i < lmc_gguf_n_tensors(g); i++) n += (double)lmc_gguf_tensor(g, i)->n_elements;

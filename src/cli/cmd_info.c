@@ -175,7 +175,7 @@ int cmd_info(int argc, char **argv) {
     }
     if (!path) return cli_usage_error("info", "no model given");
 
-    lmc_gguf *g = lmc_gguf_open(path);
+    lmc_gguf *g = lmc_gguf_open_model(path);
     if (!g) return cli_lib_error();
 
     char arch[128], buf[512], b1[32], b2[32];

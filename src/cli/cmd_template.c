@@ -100,7 +100,7 @@ int cmd_template(int argc, char **argv) {
         goto done;
     }
     if (model) {
-        if (!(g = lmc_gguf_open(model)) || !(t = lmc_chat_template_from_gguf(g, name))) {
+        if (!(g = lmc_gguf_open_model(model)) || !(t = lmc_chat_template_from_gguf(g, name))) {
             rc = cli_lib_error();
             goto done;
         }

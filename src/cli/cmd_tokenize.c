@@ -68,7 +68,7 @@ static char *read_all(FILE *f, size_t *n) {
 }
 
 static lmc_vocab *open_vocab(const char *path) {
-    lmc_gguf *g = lmc_gguf_open(path);
+    lmc_gguf *g = lmc_gguf_open_model(path);
     if (!g) return NULL;
     lmc_vocab *v = lmc_vocab_load(g);
     lmc_gguf_close(g);

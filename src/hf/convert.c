@@ -1,6 +1,6 @@
 /* Hugging Face folder -> GGUF: config.json, model.safetensors (or the shards named by
  * model.safetensors.index.json), tokenizer.json and tokenizer_config.json become one
- * GGUF with llama.cpp's tensor names and keys (llama and qwen2). */
+ * GGUF with llama.cpp's tensor names and keys (llama, qwen2 and gpt2). */
 #include "lmc-impl.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -147,8 +147,9 @@ typedef struct conv {
     lmc_gguf_writer *w;
     hf_src src;
     lmc_type wtype;
-    bool qwen2;
+    bool qwen2, gpt2;
     int n_head, n_head_kv;
+    bool transpose; /* next put(): the source is [in][out] (GPT-2's Conv1D) */
 } conv;
 
 /* Copies HF tensor `hf` to GGUF `gg`; perm_heads > 0 permutes rows for rope. */
@@ -162,6 +163,16 @@ static int put(conv *c, const char *hf, const char *gg, int perm_heads, bool req
     float *f = tensor_f32(t, &n);
     if (!f) return LMC_ERR_FORMAT;
     int64_t ne[2] = {t->shape[t->n_dims - 1], t->n_dims == 2 ? t->shape[0] : 1};
+    if (c->transpose && t->n_dims == 2) { /* [in][out] -> [out][in] rows */
+        float *tr = malloc((size_t)n * sizeof(float));
+        if (!tr) { free(f); return lmc_set_error(LMC_ERR_NOMEM, "out of memory"); }
+        for (int64_t i = 0; i < ne[1]; i++)
+            for (int64_t o = 0; o < ne[0]; o++) tr[o * ne[1] + i] = f[i * ne[0] + o];
+        free(f);
+        f = tr;
+        const int64_t t0 = ne[0];
+        ne[0] = ne[1], ne[1] = t0;
+    }
     if (perm_heads > 0) {
         if ((t->n_dims == 2 ? ne[1] : ne[0]) % (2 * perm_heads)) {
             free(f);
@@ -281,6 +292,7 @@ static int put_tokenizer(conv *c, const char *dir, int64_t n_vocab_model)
     } else {
         lmc_gguf_writer_set_str(c->w, "tokenizer.ggml.model", "gpt2");
         lmc_gguf_writer_set_str(c->w, "tokenizer.ggml.pre", c->qwen2 ? "qwen2" : "gpt-2");
+        (void)c->gpt2;
         int64_t nm = cJSON_GetArraySize(merges);
         mstr = calloc((size_t)(nm ? nm : 1), sizeof *mstr);
         if (!mstr) { rc = lmc_set_error(LMC_ERR_NOMEM, "out of memory"); goto free_pad; }
@@ -339,6 +351,74 @@ done:
     return rc;
 }
 
+/* GPT2LMHeadModel: Conv1D weights are stored [in][out] and are transposed; tensor names
+ * may carry a "transformer." prefix (save_pretrained) or not (older checkpoints). */
+static int put_gpt2(conv *c, const char *hf, const char *gg, bool transpose, bool required)
+{
+    char full[300];
+    snprintf(full, sizeof full, "transformer.%s", hf);
+    const char *name = src_find(&c->src, full) ? full : hf;
+    c->transpose = transpose;
+    int rc = put(c, name, gg, 0, required);
+    c->transpose = false;
+    return rc;
+}
+
+static int convert_gpt2(conv *c, const cJSON *cfg, const char *dir)
+{
+    int64_t n_embd, n_layer, n_head, n_ctx, n_vocab, n_ff = 0;
+    int rc;
+    if ((rc = cfg_int(cfg, "n_embd", &n_embd, true)) < 0 || (rc = cfg_int(cfg, "n_layer", &n_layer, true)) < 0 ||
+        (rc = cfg_int(cfg, "n_head", &n_head, true)) < 0 || (rc = cfg_int(cfg, "n_positions", &n_ctx, true)) < 0 ||
+        (rc = cfg_int(cfg, "vocab_size", &n_vocab, true)) < 0 || (rc = cfg_int(cfg, "n_inner", &n_ff, false)) < 0)
+        return rc;
+    if (n_ff == 0) n_ff = 4 * n_embd; /* n_inner null or absent */
+    if (n_head < 1 || n_embd % n_head || n_layer < 1 || n_layer > 4096 || n_vocab > (1 << 24) || n_embd > (1 << 20) ||
+        n_ff > (1 << 24) || n_ctx < 1 || n_ctx > (1 << 24))
+        return lmc_set_error(LMC_ERR_FORMAT, "%s/config.json: inconsistent heads/sizes", dir);
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "activation_function");
+    if (cJSON_IsString(act) && strcmp(act->valuestring, "gelu_new") && strcmp(act->valuestring, "gelu_pytorch_tanh"))
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "%s/config.json: activation_function %s (lmc's gpt2 uses the tanh GELU)",
+                             dir, act->valuestring);
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_epsilon");
+    c->n_head = c->n_head_kv = (int)n_head;
+    lmc_gguf_writer_set_str(c->w, "general.architecture", "gpt2");
+    lmc_gguf_writer_set_u32(c->w, "general.file_type", c->wtype == LMC_TYPE_F32 ? 0 : c->wtype == LMC_TYPE_F16 ? 1 : 7);
+    lmc_gguf_writer_set_u32(c->w, "gpt2.context_length", (uint32_t)n_ctx);
+    lmc_gguf_writer_set_u32(c->w, "gpt2.embedding_length", (uint32_t)n_embd);
+    lmc_gguf_writer_set_u32(c->w, "gpt2.block_count", (uint32_t)n_layer);
+    lmc_gguf_writer_set_u32(c->w, "gpt2.feed_forward_length", (uint32_t)n_ff);
+    lmc_gguf_writer_set_u32(c->w, "gpt2.attention.head_count", (uint32_t)n_head);
+    lmc_gguf_writer_set_f32(c->w, "gpt2.attention.layer_norm_epsilon", cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-5f);
+    if ((rc = put_gpt2(c, "wte.weight", "token_embd.weight", false, true)) < 0 ||
+        (rc = put_gpt2(c, "wpe.weight", "position_embd.weight", false, true)) < 0 ||
+        (rc = put_gpt2(c, "ln_f.weight", "output_norm.weight", false, true)) < 0 ||
+        (rc = put_gpt2(c, "ln_f.bias", "output_norm.bias", false, true)) < 0)
+        return rc;
+    for (int64_t l = 0; l < n_layer; l++) {
+        static const struct { const char *hf, *gg; bool tr; } map[] = {
+            {"ln_1.weight", "attn_norm.weight", false},      {"ln_1.bias", "attn_norm.bias", false},
+            {"attn.c_attn.weight", "attn_qkv.weight", true}, {"attn.c_attn.bias", "attn_qkv.bias", false},
+            {"attn.c_proj.weight", "attn_output.weight", true}, {"attn.c_proj.bias", "attn_output.bias", false},
+            {"ln_2.weight", "ffn_norm.weight", false},       {"ln_2.bias", "ffn_norm.bias", false},
+            {"mlp.c_fc.weight", "ffn_up.weight", true},      {"mlp.c_fc.bias", "ffn_up.bias", false},
+            {"mlp.c_proj.weight", "ffn_down.weight", true},  {"mlp.c_proj.bias", "ffn_down.bias", false},
+        };
+        for (size_t m = 0; m < sizeof map / sizeof map[0]; m++) {
+            char hn[256], gn[256];
+            snprintf(hn, sizeof hn, "h.%lld.%s", (long long)l, map[m].hf);
+            snprintf(gn, sizeof gn, "blk.%lld.%s", (long long)l, map[m].gg);
+            if ((rc = put_gpt2(c, hn, gn, map[m].tr, true)) < 0) return rc;
+        }
+    }
+    /* the head is tied to wte (GPT2LMHeadModel); an untied lm_head is kept */
+    rc = put(c, "lm_head.weight", "output.weight", 0, false);
+    if (rc < 0) return rc;
+    rc = put_tokenizer(c, dir, n_vocab);
+    if (rc == LMC_ERR_NOT_FOUND) rc = LMC_OK;
+    return rc;
+}
+
 int lmc_hf_convert(const char *dir, const char *out_path, const char *type)
 {
     conv c;
@@ -351,11 +431,24 @@ int lmc_hf_convert(const char *dir, const char *out_path, const char *type)
     if (!cfg) return LMC_ERR_NOT_FOUND;
     int rc = LMC_OK;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
-    if (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "llama") && strcmp(mt->valuestring, "qwen2"))) {
-        rc = lmc_set_error(LMC_ERR_UNSUPPORTED, "%s/config.json: model_type %s (llama and qwen2 convert)", dir,
+    if (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "llama") && strcmp(mt->valuestring, "qwen2") &&
+                                strcmp(mt->valuestring, "gpt2"))) {
+        rc = lmc_set_error(LMC_ERR_UNSUPPORTED, "%s/config.json: model_type %s (llama, qwen2 and gpt2 convert)", dir,
                            cJSON_IsString(mt) ? mt->valuestring : "missing");
         cJSON_Delete(cfg);
         return rc;
+    }
+    if (!strcmp(mt->valuestring, "gpt2")) {
+        c.gpt2 = true;
+        c.w = lmc_gguf_writer_init();
+        if (!c.w) { cJSON_Delete(cfg); return LMC_ERR_NOMEM; }
+        rc = src_open(&c.src, dir);
+        if (rc == LMC_OK) rc = convert_gpt2(&c, cfg, dir);
+        if (rc >= 0) rc = lmc_gguf_writer_write(c.w, out_path);
+        src_close(&c.src);
+        lmc_gguf_writer_free(c.w);
+        cJSON_Delete(cfg);
+        return rc < 0 ? rc : LMC_OK;
     }
     c.qwen2 = !strcmp(mt->valuestring, "qwen2");
     const char *arch = c.qwen2 ? "qwen2" : "llama";

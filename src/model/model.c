@@ -313,7 +313,7 @@ lmc_model *lmc_model_load(const char *path) {
     if (!path) return lmc_set_error_null(LMC_ERR_INVALID_ARG, "lmc_model_load: path is NULL");
     lmc_model *m = calloc(1, sizeof *m);
     if (!m) return lmc_set_error_null(LMC_ERR_NOMEM, "out of memory");
-    m->gguf = lmc_gguf_open(path);
+    m->gguf = lmc_gguf_open_model(path); /* a GGUF file or a Hugging Face folder */
     if (!m->gguf) {
         free(m);
         return NULL;
