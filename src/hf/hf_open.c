@@ -30,6 +30,13 @@ static lmc_gguf *open_hf_folder(const char *dir) {
 lmc_gguf *lmc_gguf_open_model(const char *path) {
     if (!path) return lmc_set_error_null(LMC_ERR_INVALID_ARG, "lmc_gguf_open_model: path is NULL");
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return open_hf_folder(path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char cfg[4200];
+        snprintf(cfg, sizeof cfg, "%s/config.json", path);
+        if (access(cfg, F_OK) != 0)
+            return lmc_set_error_null(LMC_ERR_IO, "%s: is a directory, not a GGUF file nor a Hugging Face model "
+                                      "folder (no config.json)", path);
+        return open_hf_folder(path);
+    }
     return lmc_gguf_open(path);
 }
