@@ -309,9 +309,16 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
 
 static void attention_task(void *arg, int ith, int nth) {
     const lmc_attn_args *a = arg;
+    float *s = a->scratch + (int64_t)ith * a->scratch_stride;
+    if (a->T >= 4 * nth) {
+        /* a prompt: causal rows cost their position, so contiguous halves would give the
+         * last thread three quarters of the work; tokens are dealt out in turn instead */
+        for (int64_t t = ith; t < a->T; t += nth)
+            for (int h = 0; h < a->n_head; h++) attend_row(a, t, h, s);
+        return;
+    }
     const int64_t n_rows = a->T * a->n_head;
     const int64_t per = (n_rows + nth - 1) / nth, r0 = per * ith, r1 = LMC_MIN(r0 + per, n_rows);
-    float *s = a->scratch + (int64_t)ith * a->scratch_stride;
     for (int64_t r = r0; r < r1; r++) attend_row(a, r / a->n_head, (int)(r % a->n_head), s);
 }
 
