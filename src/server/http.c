@@ -6,11 +6,13 @@
 #include "lmc-impl.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 typedef struct conn {
@@ -40,6 +42,13 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
 }
 
 static void stream_free(void *cls) { srv_stream_close(cls); }
+
+bool srv_client_gone(int fd) {
+    if (fd < 0) return false;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 static enum MHD_Result send_reply(lmc_server *s, struct MHD_Connection *c, srv_reply *r, const char *endpoint,
                                   double t0, const char *allow) {
@@ -137,6 +146,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     srv_reply r = {0};
+    /* handlers waiting on a generation poll it to cancel for a client that left while
+     * its request was queued or generating (a write would only notice at the next token) */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    r.client_fd = ci ? ci->connect_fd : -1;
     const char *endpoint = "other";
     const char *allow = NULL;
     if (!strcmp(method, "OPTIONS")) { /* CORS preflight */
