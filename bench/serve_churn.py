@@ -301,6 +301,18 @@ class Churn:
             await asyncio.sleep(self.a.sample)
 
 
+def idle_fds(pid):
+    """Open fds once the count is steady (a connection just answered may still be closing)."""
+    last = None
+    for _ in range(20):
+        n = rss_fds(pid)[1]
+        if n == last:
+            return n
+        last = n
+        time.sleep(0.5)
+    return last
+
+
 def metrics(base):
     with urllib.request.urlopen(base + "/metrics", timeout=30) as r:
         out = {}
@@ -372,7 +384,7 @@ def main():
     ref = greedy(base)
     m0 = quiesce(base)
     pool = m0["lmc_kv_blocks_used"] + m0["lmc_kv_blocks_free"]
-    fds_idle_before = rss_fds(pid)[1] if pid else None
+    fds_idle_before = idle_fds(pid) if pid else None
     ch = Churn(a, host, port, pid, proc)
     t0 = time.monotonic()
     deadline = t0 + a.seconds
@@ -386,9 +398,9 @@ def main():
                "requests": sum(ch.count.values()), "busy_503": ch.busy, "failures": ch.n_fail}
     if not ch.dead and not ch.server_gone():
         m1 = quiesce(base)
-        time.sleep(1)  # connection threads finish closing
-        rss_idle_after, fds_idle_after = rss_fds(pid) if pid else (None, None)
         after = greedy(base)
+        fds_idle_after = idle_fds(pid) if pid else None
+        rss_idle_after = rss_fds(pid)[0] if pid else None
         for k in ("lmc_kv_blocks_used", "lmc_sequences_running", "lmc_queue_length", "lmc_requests_in_flight"):
             if m1.get(k, 0) != 0:
                 failures.append(f"{k} is {m1[k]} after the run (leak)")
