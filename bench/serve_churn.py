@@ -4,7 +4,7 @@
 Each client loops over a random mix of: streaming chat/completions read to the end, streams
 dropped after a random number of chunks (0 = right after the status line), requests
 dropped before any answer, half-sent bodies, non-streaming requests (some abandoned),
-n > 1, logprobs, stop strings, bad requests (malformed JSON, bad fields, context too long,
+n > 1, logprobs, echo, stop strings, bad requests (malformed JSON, bad fields, context too long,
 unknown paths, wrong methods, oversized bodies) and the small endpoints. Meanwhile the
 server's VmRSS and open fds are sampled. At the end it checks:
 
@@ -147,6 +147,9 @@ class Churn:
                 o["logprobs"] = rng.randrange(0, 4)
         if rng.random() < 0.2:
             o["stop"] = [rng.choice(["\n", ".", "the", "a"])]
+        if not chat and not stream and rng.random() < 0.2:
+            o["echo"] = True  # with logprobs the prompt is scored before the generation
+            o.setdefault("logprobs", rng.randrange(0, 3))
         if stream and rng.random() < 0.3:
             o["stream_options"] = {"include_usage": True}
         return ("/v1/chat/completions" if chat else "/v1/completions"), o

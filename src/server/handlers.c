@@ -554,10 +554,19 @@ static void handle_gen(lmc_server *s, srv_kind kind, const char *body, size_t le
     if (q.echo && q.logprobs >= 0 && n_ids > 1) {
         plp = malloc(sizeof *plp * (size_t)n_ids);
         ptop = malloc(sizeof *ptop * (size_t)n_ids * (size_t)(q.logprobs ? q.logprobs : 1));
-        if (!plp || !ptop ||
-            lmc_engine_score(s->engine, ids, 1, ids + 1, n_ids - 1, plp, NULL, q.logprobs, q.logprobs ? ptop : NULL) !=
-                LMC_OK) {
-            srv_reply_error(r, 500, lmc_last_error(), NULL, NULL);
+        int rc = !plp || !ptop ? LMC_ERR_NOMEM
+                               : lmc_engine_score(s->engine, ids, 1, ids + 1, n_ids - 1, plp, NULL, q.logprobs,
+                                                  q.logprobs ? ptop : NULL);
+        if (rc != LMC_OK) {
+            /* nothing was submitted: drop the engine's reference and the in-flight count here
+             * (they leaked, and every such request kept a --max-queue place forever) */
+            atomic_fetch_sub(&s->in_flight, 1);
+            st->refs--;
+            if (rc == LMC_ERR_NOMEM)
+                srv_reply_error(r, 500, "out of memory", NULL, NULL);
+            else /* e.g. a prompt larger than the KV pool, as a refused submit */
+                srv_reply_error(r, rc == LMC_ERR_LIMIT || rc == LMC_ERR_INVALID_ARG ? 400 : 500, lmc_last_error(),
+                                rc == LMC_ERR_LIMIT ? "prompt" : NULL, NULL);
             goto fail;
         }
     }
