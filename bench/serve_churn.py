@@ -150,6 +150,7 @@ class Churn:
         if not chat and not stream and rng.random() < 0.2:
             o["echo"] = True  # with logprobs the prompt is scored before the generation
             o.setdefault("logprobs", rng.randrange(0, 3))
+            o.pop("n", None)  # echo + logprobs takes n = 1 (400 otherwise)
         if stream and rng.random() < 0.3:
             o["stream_options"] = {"include_usage": True}
         return ("/v1/chat/completions" if chat else "/v1/completions"), o
