@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +242,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **ptr, enum MHD_
     }
 }
 
+/* libmicrohttpd's messages to stderr, less the ones a client leaving mid-answer causes:
+ * one per dropped stream or half-sent request flooded the log under churn */
+static void mhd_log(void *cls, const char *fm, va_list ap) {
+    (void)cls;
+    if (strstr(fm, "Failed to send the chunked response body") || strstr(fm, "closed by remote side") ||
+        strstr(fm, "forcibly closed by remote peer"))
+        return;
+    vfprintf(stderr, fm, ap);
+}
+
 int srv_http_start(lmc_server *s) {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -250,7 +261,8 @@ int srv_http_start(lmc_server *s) {
         return lmc_set_error(LMC_ERR_INVALID_ARG, "server: --host '%s' is not an IPv4 address", s->p.host);
     s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                                      MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
