@@ -14,3 +14,8 @@ set_tests_properties(server_chat_smol PROPERTIES SKIP_RETURN_CODE 77 LABELS slow
 lmc_add_test(server_fuzz_replay
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_server.c
   ARGS ${CMAKE_SOURCE_DIR}/fuzz/corpus/server)
+
+# Clients leaving early (queued requests of gone clients cancelled) and 20 s of
+# bench/serve_churn.py on SmolLM2 (no crash, no leaked blocks or fds, exit 0).
+lmc_add_test(server_churn ARGS python3 ${CMAKE_CURRENT_LIST_DIR}/server/test_churn.py TIMEOUT 600)
+set_tests_properties(server_churn PROPERTIES SKIP_RETURN_CODE 77 LABELS slow)

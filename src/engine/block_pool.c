@@ -44,6 +44,13 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
         return lmc_set_error(LMC_ERR_NOMEM, "engine: cannot allocate a KV pool of 2 x %.1f MiB",
                              (double)total / 1048576.0);
     }
+    /* touch every page now (calloc maps them lazily): the pool is resident from the start,
+     * as llama.cpp clears its KV buffer, so a server's RSS does not creep up for minutes
+     * as blocks are used for the first time and a growing RSS means a leak */
+    for (uint64_t i = 0; i < total; i += 4096) { /* volatile: a memset after calloc may be dropped */
+        ((volatile unsigned char *)p->k)[i] = 0;
+        ((volatile unsigned char *)p->v)[i] = 0;
+    }
     for (int32_t i = 0; i < p->n_buckets; i++) p->buckets[i] = -1;
     /* free list in ascending order: block 0 is handed out first */
     for (int32_t i = 0; i < n_blocks; i++) {

@@ -49,6 +49,7 @@ struct srv_stream {
     int refs;                /* HTTP side + engine side */
     lmc_server *s;
     int64_t id;
+    int fd;                  /* the client's socket (-1: unknown) */
     srv_gen_request req;
     int64_t n_prompt;
     srv_ev *evs;
@@ -452,7 +453,9 @@ ssize_t srv_stream_read(struct srv_stream *st, char *buf, size_t max) {
             out_add(st, "data: [DONE]\n\n", 14);
             continue;
         }
-        if (st->s->stop && !st->cancelled) {
+        /* nothing to send: a client that left is noticed here, not at the next write,
+         * so a queued or slow sequence stops holding a slot and KV blocks */
+        if (!st->cancelled && (st->s->stop || srv_client_gone(st->fd))) {
             st->cancelled = true;
             lmc_engine_cancel(st->s->engine, st->id);
         }
@@ -537,6 +540,7 @@ static void handle_gen(lmc_server *s, srv_kind kind, const char *body, size_t le
     pthread_cond_init(&st->cv, NULL);
     st->refs = 2;
     st->s = s;
+    st->fd = r->client_fd;
     st->req = q;
     st->role_sent = roles;
     st->n_prompt = n_ids;
@@ -550,10 +554,19 @@ static void handle_gen(lmc_server *s, srv_kind kind, const char *body, size_t le
     if (q.echo && q.logprobs >= 0 && n_ids > 1) {
         plp = malloc(sizeof *plp * (size_t)n_ids);
         ptop = malloc(sizeof *ptop * (size_t)n_ids * (size_t)(q.logprobs ? q.logprobs : 1));
-        if (!plp || !ptop ||
-            lmc_engine_score(s->engine, ids, 1, ids + 1, n_ids - 1, plp, NULL, q.logprobs, q.logprobs ? ptop : NULL) !=
-                LMC_OK) {
-            srv_reply_error(r, 500, lmc_last_error(), NULL, NULL);
+        int rc = !plp || !ptop ? LMC_ERR_NOMEM
+                               : lmc_engine_score(s->engine, ids, 1, ids + 1, n_ids - 1, plp, NULL, q.logprobs,
+                                                  q.logprobs ? ptop : NULL);
+        if (rc != LMC_OK) {
+            /* nothing was submitted: drop the engine's reference and the in-flight count here
+             * (they leaked, and every such request kept a --max-queue place forever) */
+            atomic_fetch_sub(&s->in_flight, 1);
+            st->refs--;
+            if (rc == LMC_ERR_NOMEM)
+                srv_reply_error(r, 500, "out of memory", NULL, NULL);
+            else /* e.g. a prompt larger than the KV pool, as a refused submit */
+                srv_reply_error(r, rc == LMC_ERR_LIMIT || rc == LMC_ERR_INVALID_ARG ? 400 : 500, lmc_last_error(),
+                                rc == LMC_ERR_LIMIT ? "prompt" : NULL, NULL);
             goto fail;
         }
     }
@@ -598,13 +611,17 @@ static void handle_gen(lmc_server *s, srv_kind kind, const char *body, size_t le
     }
     pthread_mutex_lock(&st->mu);
     while (!st->done) {
-        if (s->stop && !st->cancelled) {
+        if (!st->cancelled && (s->stop || srv_client_gone(st->fd))) { /* nobody will read the answer */
             st->cancelled = true;
             lmc_engine_cancel(s->engine, st->id);
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
         pthread_cond_timedwait(&st->cv, &st->mu, &ts);
     }
     pthread_mutex_unlock(&st->mu);

@@ -6,11 +6,14 @@
 #include "lmc-impl.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 typedef struct conn {
@@ -40,6 +43,13 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
 }
 
 static void stream_free(void *cls) { srv_stream_close(cls); }
+
+bool srv_client_gone(int fd) {
+    if (fd < 0) return false;
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 static enum MHD_Result send_reply(lmc_server *s, struct MHD_Connection *c, srv_reply *r, const char *endpoint,
                                   double t0, const char *allow) {
@@ -137,6 +147,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
     srv_reply r = {0};
+    /* handlers waiting on a generation poll it to cancel for a client that left while
+     * its request was queued or generating (a write would only notice at the next token) */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    r.client_fd = ci ? ci->connect_fd : -1;
     const char *endpoint = "other";
     const char *allow = NULL;
     if (!strcmp(method, "OPTIONS")) { /* CORS preflight */
@@ -228,6 +242,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **ptr, enum MHD_
     }
 }
 
+/* libmicrohttpd's messages to stderr, less the ones a client leaving mid-answer causes:
+ * one per dropped stream or half-sent request flooded the log under churn */
+static void mhd_log(void *cls, const char *fm, va_list ap) {
+    (void)cls;
+    if (strstr(fm, "Failed to send the chunked response body") || strstr(fm, "closed by remote side") ||
+        strstr(fm, "forcibly closed by remote peer"))
+        return;
+    vfprintf(stderr, fm, ap);
+}
+
 int srv_http_start(lmc_server *s) {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -237,7 +261,8 @@ int srv_http_start(lmc_server *s) {
         return lmc_set_error(LMC_ERR_INVALID_ARG, "server: --host '%s' is not an IPv4 address", s->p.host);
     s->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
                                      MHD_USE_ERROR_LOG,
-                                 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->p.timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->p.max_connections,
                                  MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);

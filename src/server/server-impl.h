@@ -130,7 +130,11 @@ typedef struct srv_reply {
     const char *ctype;
     int retry_after;        /* > 0: Retry-After header                      */
     struct srv_stream *stream; /* non-NULL: SSE stream instead of body       */
+    int client_fd;          /* in: the client's socket, to notice it closing (-1: unknown) */
 } srv_reply;
+
+/* True when the peer has closed (or reset) the socket: recv peeks without consuming. */
+bool srv_client_gone(int fd);
 
 void srv_reply_json(srv_reply *r, int status, cJSON *j);  /* takes j */
 void srv_reply_error(srv_reply *r, int status, const char *msg, const char *param, const char *code);
