@@ -784,7 +784,8 @@ static void test_beam(const ref_case *c) {
             r.max_tokens = 40;
             r.on_event = on_event;
             r.user = &s;
-            CHECK(lmc_engine_submit(e, &r) > 0);
+            const int64_t gen_id = lmc_engine_submit(e, &r);
+            CHECK(gen_id > 0);
             beam_job j[2];
             pthread_t th[2];
             for (int k = 0; k < 2; k++) {
@@ -797,6 +798,16 @@ static void test_beam(const ref_case *c) {
                 CHECK_MSG(same_hyps(&j[k].res, &want[k], &md), "concurrent engine beams %d differ", k);
                 lmc_beam_result_free(&j[k].res);
             }
+            /* the generation may outlast the searches: s must outlive its events */
+            if (gen_id > 0) lmc_engine_wait(e, gen_id);
+            bool fin = false;
+            for (int w = 0; w < 10000 && !fin; w++) { /* its final event, delivered under s.mu */
+                pthread_mutex_lock(&s.mu);
+                fin = s.fin != LMC_FINISH_NONE;
+                pthread_mutex_unlock(&s.mu);
+                if (!fin) usleep(1000);
+            }
+            CHECK(fin);
         }
         CHECK_MSG(md <= 1e-4, "beam log-probs differ by %.3g", md);
         printf("  beam search (B 4, %d threads%s): same hypotheses as lmc_beam_search_model, max |logprob diff| %.3g\n",
