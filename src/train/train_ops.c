@@ -13,7 +13,8 @@
  * 2 ulp of expf. Inputs are clamped to the normal range (exp(-87.3) ~ 1e-38 instead of
  * 0, which no sum here can tell apart); NaN stays NaN so a diverged run is still caught. */
 static inline float exp_fast(float x) {
-    float c = x > 88.3f ? 88.3f : x;
+    float c = x == x ? x : 0.0f; /* NaN: computed on 0 (no out-of-range int conversion), restored below */
+    c = c > 88.3f ? 88.3f : c;
     c = c < -87.3f ? -87.3f : c;
     float t = c * 1.44269504088896341f + 0.5f;
     float n = (float)(int32_t)t;
@@ -26,7 +27,7 @@ static inline float exp_fast(float x) {
     y = y * r + 1.6666665459e-1f;
     y = y * r + 5.0000001201e-1f;
     y = y * r * r + r + 1.0f;
-    const int32_t bits = ((int32_t)n + 127) << 23;
+    const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     const float e = y * scale;
