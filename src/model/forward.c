@@ -31,12 +31,61 @@ static int linear(lmc_context *c, const lmc_weight *w, const float *b, const flo
     return LMC_OK;
 }
 
+/* The row-wise steps of a llama block (norms, RoPE, residual adds, the K/V store) split
+ * over the pool by whole tokens when a prompt makes it worth a dispatch: each row is
+ * computed by the same code as in one call, so results do not change. */
+enum { ROWS_ATTN_NORM, ROWS_ROPE_STORE, ROWS_MID, ROWS_RESIDUAL };
+typedef struct {
+    lmc_context *c;
+    const lmc_layer *L;
+    int il, kind;
+    int64_t T;
+} rows_job;
+
+static void rows_run(const rows_job *j, int64_t t0, int64_t t1) {
+    lmc_context *c = j->c;
+    const lmc_model *m = c->model;
+    const lmc_model_hparams *hp = &m->hp;
+    const int64_t C = hp->n_embd, n = t1 - t0, HD = (int64_t)hp->n_head * hp->head_dim,
+                  Ckv = (int64_t)hp->n_head_kv * hp->head_dim;
+    switch (j->kind) {
+    case ROWS_ATTN_NORM:
+        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->attn_norm, n, C, hp->norm_eps);
+        break;
+    case ROWS_ROPE_STORE:
+        lmc_rope_forward(c->q + t0 * HD, c->pos + t0, n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type,
+                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        lmc_rope_forward(c->k + t0 * Ckv, c->pos + t0, n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type,
+                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        lmc_kv_cache_store(&c->kv, j->il, c->n_past + t0, n, c->k + t0 * Ckv, c->v + t0 * Ckv);
+        break;
+    case ROWS_MID: /* x += attention; xb = ffn_norm(x) */
+        lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
+        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->ffn_norm, n, C, hp->norm_eps);
+        break;
+    default:
+        lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
+    }
+}
+
+static void rows_task(void *arg, int ith, int nth) {
+    const rows_job *j = arg;
+    const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
+    if (t0 < t1) rows_run(j, t0, t1);
+}
+
+static void rows(lmc_context *c, const lmc_layer *L, int il, int kind, int64_t T) {
+    rows_job j = {.c = c, .L = L, .il = il, .kind = kind, .T = T};
+    if (c->tp && T >= 32 && lmc_threadpool_n_threads(c->tp) > 1) lmc_threadpool_run(c->tp, rows_task, &j);
+    else rows_run(&j, 0, T);
+}
+
 /* Attention of the T tokens in c->q / c->k / c->v (RoPE applied): store K, V in the
- * cache at pos0.., attend, and project: c->xb2[T][C] = attn . Wo^T + bo. */
-static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T) {
+ * cache at pos0.. (unless already stored), attend, and project: c->xb2[T][C] = attn . Wo^T + bo. */
+static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T, bool stored) {
     const lmc_model_hparams *hp = &c->model->hp;
     const int64_t pos0 = c->n_past;
-    lmc_kv_cache_store(&c->kv, il, pos0, T, c->k, c->v);
+    if (!stored) lmc_kv_cache_store(&c->kv, il, pos0, T, c->k, c->v);
     lmc_attn_args a = {
         .out = c->att, .probs = NULL, .q = c->q,
         .kc = lmc_kv_cache_k(&c->kv, il), .vc = lmc_kv_cache_v(&c->kv, il), .kv_type = c->kv.type,
@@ -55,21 +104,16 @@ static int llama_layer(lmc_context *c, int il, int64_t T) {
     const lmc_model *m = c->model;
     const lmc_model_hparams *hp = &m->hp;
     const lmc_layer *L = &m->layers[il];
-    const int64_t C = hp->n_embd, F = hp->n_ff;
+    const int64_t F = hp->n_ff;
     int rc;
 
-    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->attn_norm, T, C, hp->norm_eps);
+    rows(c, L, il, ROWS_ATTN_NORM, T);
     if ((rc = linear(c, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(c, &L->wk, L->bk, c->xb, T, c->k)) ||
         (rc = linear(c, &L->wv, L->bv, c->xb, T, c->v)))
         return rc;
-    lmc_rope_forward(c->q, c->pos, T, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
-                     hp->rope_freq_scale, m->rope_freqs);
-    lmc_rope_forward(c->k, c->pos, T, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
-                     hp->rope_freq_scale, m->rope_freqs);
-    if ((rc = attention_block(c, il, L, T))) return rc;
-    lmc_residual_forward(c->x, c->xb2, T * C);
-
-    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->ffn_norm, T, C, hp->norm_eps);
+    rows(c, L, il, ROWS_ROPE_STORE, T);
+    if ((rc = attention_block(c, il, L, T, true))) return rc;
+    rows(c, L, il, ROWS_MID, T);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
@@ -79,7 +123,7 @@ static int llama_layer(lmc_context *c, int il, int64_t T) {
         lmc_swiglu_forward(c->hb, c->hb, c->hb2, T * F);
         if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
-    lmc_residual_forward(c->x, c->xb2, T * C);
+    rows(c, L, il, ROWS_RESIDUAL, T);
     return LMC_OK;
 }
 
@@ -98,7 +142,7 @@ static int gpt2_layer(lmc_context *c, int il, int64_t T) {
         memcpy(c->k + t * Ckv, c->qkv + t * W + HD, (size_t)Ckv * sizeof(float));
         memcpy(c->v + t * Ckv, c->qkv + t * W + HD + Ckv, (size_t)Ckv * sizeof(float));
     }
-    if ((rc = attention_block(c, il, L, T))) return rc;
+    if ((rc = attention_block(c, il, L, T, false))) return rc;
     lmc_residual_forward(c->x, c->xb2, T * C);
 
     lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->ffn_norm, L->ffn_norm_b, T, C, hp->norm_eps);
