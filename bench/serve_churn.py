@@ -22,29 +22,14 @@ Exits 1 on any failure. Standard library only.
       --cmd 'build/lmc serve -m ~/.cache/lmc/models/SmolLM2-135M-Instruct.Q4_1.gguf --port {port} -t 2'
   python3 bench/serve_churn.py --seconds 60 --url http://127.0.0.1:8080 --pid $(pidof lmc)
 """
-import argparse, asyncio, json, os, random, shlex, signal, socket, subprocess, sys, time, urllib.error
+import argparse, asyncio, json, os, random, shlex, signal, subprocess, sys, time, urllib.error
 import urllib.request
+
+from procutil import free_port, rss_fds
 
 PROMPTS = ["Tell me a story about a dragon.", "What is the capital of France?", "Write a poem about the sea.",
            "Explain how a CPU cache works.", "List ten fruits.", "Why is the sky blue?", "Hi", "Count to twenty.",
            "Translate 'good morning' to French and German.", "What is 17 times 23?"]
-
-
-def rss_fds(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            rss = next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
-        return rss, len(os.listdir(f"/proc/{pid}/fd"))
-    except (OSError, StopIteration):
-        return None, None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Churn:

@@ -18,29 +18,14 @@ or load a running server:
 
 Standard library only (asyncio streams, raw HTTP/1.1). The churn test is bench/serve_churn.py.
 """
-import argparse, asyncio, json, os, signal, socket, subprocess, sys, time, urllib.request
+import argparse, asyncio, json, os, signal, subprocess, sys, time, urllib.request
+
+from procutil import free_port, rss_fds
 
 PROMPTS = ["Tell me a story about a dragon.", "What is the capital of France? Explain its history.",
            "Write a poem about the sea.", "Explain how a CPU cache works.",
            "List ten fruits and describe each.", "Why is the sky blue?",
            "Describe a walk through a forest in autumn.", "How do airplanes stay in the air?"]
-
-
-def rss_fds(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            rss = next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
-        return rss, len(os.listdir(f"/proc/{pid}/fd"))
-    except (OSError, StopIteration):
-        return -1, -1  # process gone: a crash
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def pct(xs, p):
@@ -166,7 +151,7 @@ class Run:
         while time.perf_counter() < self.t_end:
             rss, fds = rss_fds(self.pid) if self.pid else (None, None)
             self.samples.append((round(time.perf_counter() - self.t_start, 1), rss, fds))
-            if rss == -1:
+            if self.pid and rss is None:  # the server is gone: a crash
                 return
             await asyncio.sleep(self.a.sample)
 
@@ -190,7 +175,7 @@ class Run:
             "rss_mib_after_warmup": warm[0][1] if warm else None,
             "rss_mib_max_measured": max((s[1] for s in warm), default=None), "rss_mib_end": rss,
             "fds_after_warmup": warm[0][2] if warm else None, "fds_end": fds,
-            "rss_samples": [[s[0], s[1]] for s in self.samples], "server_alive": rss != -1}
+            "rss_samples": [[s[0], s[1]] for s in self.samples], "server_alive": not self.pid or rss is not None}
 
 
 def wait_health(port, proc, timeout=120):

@@ -13,7 +13,7 @@ usage: /usr/bin/python3 bench/shakespeare_torch.py INPUT.txt [THREADS] [SEED] [S
 """
 import math, sys, time
 import torch
-import torch.nn.functional as F
+from torch_gpt import GPT
 
 path = sys.argv[1]
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
@@ -30,49 +30,8 @@ train, val = data[:n], data[n:]
 L, H, C, T, B, V = 4, 4, 128, 64, 12, len(chars)
 
 
-class Block(torch.nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.ln1, s.ln2 = torch.nn.LayerNorm(C), torch.nn.LayerNorm(C)
-        s.qkv, s.proj = torch.nn.Linear(C, 3 * C, bias=False), torch.nn.Linear(C, C, bias=False)
-        s.fc, s.out = torch.nn.Linear(C, 4 * C, bias=False), torch.nn.Linear(4 * C, C, bias=False)
-        for ln in (s.ln1, s.ln2):  # nanoGPT bias=False: no LayerNorm bias
-            ln.bias.requires_grad_(False)
-
-    def forward(s, x):
-        b, t, c = x.shape
-        q, k, v = s.qkv(s.ln1(x)).split(C, dim=2)
-        q, k, v = (z.view(b, t, H, C // H).transpose(1, 2) for z in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // H)
-        att = att.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
-        x = x + s.proj((att @ v).transpose(1, 2).reshape(b, t, c))
-        return x + s.out(F.gelu(s.fc(s.ln2(x)), approximate="tanh"))
-
-
-class GPT(torch.nn.Module):
-    def __init__(s):
-        super().__init__()
-        s.wte, s.wpe = torch.nn.Embedding(V, C), torch.nn.Embedding(T, C)
-        s.blocks = torch.nn.ModuleList(Block() for _ in range(L))
-        s.ln = torch.nn.LayerNorm(C)
-        s.ln.bias.requires_grad_(False)
-        for name, p in s.named_parameters():  # nanoGPT's init
-            if p.dim() == 2:
-                torch.nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * L) if name.endswith(("proj.weight", "out.weight")) else 0.02)
-
-    def forward(s, idx, tgt):
-        x = s.wte(idx) + s.wpe(torch.arange(idx.shape[1]))
-        for blk in s.blocks:
-            x = blk(x)
-        logits = s.ln(x) @ s.wte.weight.t()
-        return F.cross_entropy(logits.view(-1, V), tgt.reshape(-1))
-
-
-m = GPT()
-decay = [p for p in m.parameters() if p.requires_grad and p.dim() == 2]
-no_decay = [p for p in m.parameters() if p.requires_grad and p.dim() < 2]
-opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                        lr=1e-3, betas=(0.9, 0.99))
+m = GPT(L, H, C, T, V)
+opt = m.adamw(1e-3, 0.1)
 
 
 def lr_at(it):

@@ -10,9 +10,9 @@ against OpenBLAS).
 
 usage: /usr/bin/python3 bench/train_vs_torch.py [LMC_BIN] [THREADS] [STEPS]
 """
-import math, os, subprocess, sys, time
+import subprocess, sys, time
 import torch
-import torch.nn.functional as F
+from torch_gpt import GPT
 
 lmc = sys.argv[1] if len(sys.argv) > 1 else "build/lmc"
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
@@ -25,42 +25,9 @@ CONFIGS = [
 ]
 
 
-class Block(torch.nn.Module):
-    def __init__(s, C, H):
-        super().__init__()
-        s.H = H
-        s.ln1, s.ln2 = torch.nn.LayerNorm(C, bias=False) if "bias" in torch.nn.LayerNorm.__init__.__code__.co_varnames else torch.nn.LayerNorm(C), torch.nn.LayerNorm(C)
-        s.qkv, s.proj = torch.nn.Linear(C, 3 * C, bias=False), torch.nn.Linear(C, C, bias=False)
-        s.fc, s.out = torch.nn.Linear(C, 4 * C, bias=False), torch.nn.Linear(4 * C, C, bias=False)
-
-    def forward(s, x):
-        B, T, C = x.shape
-        q, k, v = s.qkv(s.ln1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, s.H, C // s.H).transpose(1, 2) for t in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(C // s.H)
-        att = att.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
-        x = x + s.proj((att @ v).transpose(1, 2).reshape(B, T, C))
-        return x + s.out(F.gelu(s.fc(s.ln2(x)), approximate="tanh"))
-
-
-class GPT(torch.nn.Module):
-    def __init__(s, L, H, C, T, V):
-        super().__init__()
-        s.wte, s.wpe = torch.nn.Embedding(V, C), torch.nn.Embedding(T, C)
-        s.blocks = torch.nn.ModuleList(Block(C, H) for _ in range(L))
-        s.ln = torch.nn.LayerNorm(C)
-
-    def forward(s, idx, tgt):
-        x = s.wte(idx) + s.wpe(torch.arange(idx.shape[1]))
-        for b in s.blocks:
-            x = b(x)
-        logits = s.ln(x) @ s.wte.weight.t()
-        return F.cross_entropy(logits.view(-1, logits.shape[-1]), tgt.view(-1))
-
-
 for name, c in CONFIGS:
     m = GPT(c["L"], c["H"], c["C"], c["T"], c["V"])
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
+    opt = m.adamw(1e-3, 0.1)
     idx = torch.randint(0, c["V"], (c["B"], c["T"]))
     tgt = torch.roll(idx, -1, 1)
     times = []

@@ -1285,7 +1285,8 @@ int lmc_engine_release(lmc_engine *e, int64_t id);
 /* Stops a request: its outputs end with LMC_FINISH_CANCELLED at the next step and its
  * blocks are freed. LMC_OK, or LMC_ERR_INVALID_ARG for an unknown/finished id. */
 int lmc_engine_cancel(lmc_engine *e, int64_t id);
-/* Blocks until request id has finished (every output). */
+/* Blocks until request id has finished (every output); for a callback request, its
+ * last callback has returned by then, so the callback's user data may be freed. */
 int lmc_engine_wait(lmc_engine *e, int64_t id);
 
 /* Runs one scheduler step (only without params.background): admits waiting

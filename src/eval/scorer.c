@@ -8,7 +8,6 @@
  * shapes (the engine's tests check that bit for bit). */
 #include "eval-impl.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -332,6 +332,15 @@ typedef struct fb_job {
 
 #define GRAD(p) ((p) ? G + ((p) - m->params) : NULL)
 
+/* The gradient reaching a residual branch's output: dx itself, or dx through the branch's
+ * dropout mask (in tmp) when dropout is on. */
+static const float *branch_grad(float *tmp, const float *dx, int64_t n, int64_t idx0, bool drop, lmc_tr_drop d) {
+    if (!drop) return dx;
+    memcpy(tmp, dx, (size_t)n * sizeof(float));
+    lmc_tr_dropout_f32(tmp, n, idx0, &d);
+    return tmp;
+}
+
 static void fb_slice(void *arg, int ith, int nth_pool) {
     (void)nth_pool;
     fb_job *j = arg;
@@ -438,13 +447,8 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         float *act = R(A->act, F);
         /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
         memset(dact, 0, (size_t)(N * F) * sizeof(float));
-        const float *dbranch = dx;
-        if (drop) {
-            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
-            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 3));
-            dbranch = dtmp;
-        }
-        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), dbranch, act, L->w_down, N, F, C);
+        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 3)),
+                              act, L->w_down, N, F, C);
         memset(df1, 0, (size_t)(N * F) * sizeof(float));
         memset(dh, 0, (size_t)(N * C) * sizeof(float));
         if (gpt2) {
@@ -463,13 +467,8 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
             lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->ffn_norm), dh, x_mid, L->ffn_norm, R(A->rstd2, 1), N, C);
         /* attention: x_mid = x_in + wo(att) */
         memset(datt, 0, (size_t)(N * C) * sizeof(float));
-        dbranch = dx;
-        if (drop) {
-            memcpy(dtmp, dx, (size_t)(N * C) * sizeof(float));
-            lmc_tr_dropout_f32(dtmp, N * C, r0 * C, &DROP(l, 2));
-            dbranch = dtmp;
-        }
-        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), dbranch, att, L->wo, N, C, C);
+        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 2)), att,
+                              L->wo, N, C, C);
         memset(dq, 0, (size_t)(N * C) * sizeof(float));
         memset(dk, 0, (size_t)(N * KD) * sizeof(float));
         memset(dv, 0, (size_t)(N * KD) * sizeof(float));

@@ -67,6 +67,16 @@ class Server:
                 return float(line.split()[1])
         raise AssertionError(f"no {name} in /metrics")
 
+    def wait_metrics(self, want, tries=100, pause=0.1):
+        """Polls /metrics until every gauge in want ({name: value}) has its value (gauges
+        are refreshed by the engine's next step); returns the last values read."""
+        for _ in range(tries):
+            got = {k: self.metric(k) for k in want}
+            if got == want:
+                break
+            time.sleep(pause)
+        return got
+
     def stop(self, timeout=20):
         """SIGTERM; returns the exit status (None if it had to be killed)."""
         self.p.send_signal(signal.SIGTERM)

@@ -52,19 +52,13 @@ try:
     c.check(srv.metric("lmc_requests_in_flight") == 3, "three requests in flight")
     b.close()
     q.close()
-    for _ in range(100):  # the queue gauge is refreshed by the engine's next step
-        fl, ql = srv.metric("lmc_requests_in_flight"), srv.metric("lmc_queue_length")
-        if fl == 1 and ql == 0:
-            break
-        time.sleep(0.1)
+    g = srv.wait_metrics({"lmc_requests_in_flight": 1, "lmc_queue_length": 0})
+    fl, ql = g["lmc_requests_in_flight"], g["lmc_queue_length"]
     print(f"after two queued clients left: in flight {fl}, queue {ql}")
     c.check(fl == 1 and ql == 0, f"queued requests of gone clients kept ({fl} in flight, {ql} queued)")
     a.close()
-    for _ in range(100):
-        used, fl = srv.metric("lmc_kv_blocks_used"), srv.metric("lmc_requests_in_flight")
-        if used == 0 and fl == 0:
-            break
-        time.sleep(0.1)
+    g = srv.wait_metrics({"lmc_kv_blocks_used": 0, "lmc_requests_in_flight": 0})
+    used, fl = g["lmc_kv_blocks_used"], g["lmc_requests_in_flight"]
     c.check(used == 0 and fl == 0, f"after all left: blocks {used}, in flight {fl}")
     c.check(srv.metric("lmc_generated_tokens_total") < 400, "a cancelled request ran to max_tokens")
 finally:

@@ -62,11 +62,8 @@ try:
     c.check(used > 0, f"no KV blocks used while 4 streams run ({used})")
     for s in socks:
         s.close()
-    for _ in range(100):
-        used, fl = srv.metric("lmc_kv_blocks_used"), srv.metric("lmc_requests_in_flight")
-        if used == 0 and fl == 0:
-            break
-        time.sleep(0.1)
+    g = srv.wait_metrics({"lmc_kv_blocks_used": 0, "lmc_requests_in_flight": 0})
+    used, fl = g["lmc_kv_blocks_used"], g["lmc_requests_in_flight"]
     print(f"after disconnect: kv blocks used {used}, in flight {fl}")
     c.check(used == 0 and fl == 0, f"disconnected streams not freed: blocks {used}, in flight {fl}")
     gen = srv.metric("lmc_generated_tokens_total")
