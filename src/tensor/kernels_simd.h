@@ -17,6 +17,7 @@ lmc_vec_dot_fn lmc_vec_dot_gemm_avx2(lmc_type t);
 lmc_from_float_fn lmc_act_from_float_avx2(lmc_type vec_dot_type);
 lmc_vec_dot_fn lmc_vec_dot_avx512(lmc_type t);
 lmc_vec_dot4_fn lmc_vec_dot4_avx512(lmc_type t);
+lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t);
 /* iters rounds of 12 independent 8-/16-lane FMAs (for the FP32 peak benchmark);
  * returns the flops done and writes a sum to *sink so nothing is optimised away. */
 double lmc_fma_burn_avx2(int64_t iters, float *sink);

@@ -125,8 +125,8 @@ lmc_vec_dot4_fn lmc_get_vec_dot4(lmc_type t) {
 lmc_gemm_tile_fn lmc_get_gemm_tile(lmc_type t) {
 #ifndef LMC_SCALAR_ONLY
     int isa = resolve_isa();
-    /* the AVX2 tiles reproduce the AVX2 dots; where AVX-512 has its own dot, none */
-    if (isa == ISA_AVX512 && lmc_vec_dot_avx512(t)) return NULL;
+    /* a tile must match the 1-token dot in use: take both from one family */
+    if (isa == ISA_AVX512 && lmc_vec_dot_avx512(t)) return lmc_gemm_tile_avx512(t);
     if (isa >= ISA_AVX2) return lmc_gemm_tile_avx2(t);
 #endif
     (void)t;
