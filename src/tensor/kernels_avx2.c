@@ -41,6 +41,7 @@ static inline float bf16_1(const lmc_bf16 *p) { return lmc_bf16_to_fp32(*p); }
         __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                              \
         int64_t i = 0;                                                                         \
         for (; i + 16 <= n; i += 16) {                                                         \
+            pf_weights(x + i);                                                                 \
             a0 = _mm256_fmadd_ps(LOAD8(x + i), LOAD8(y + i), a0);                              \
             a1 = _mm256_fmadd_ps(LOAD8(x + i + 8), LOAD8(y + i + 8), a1);                      \
         }                                                                                      \
@@ -120,11 +121,13 @@ static void dot_f16(int64_t n, float *s, const void *vx, const void *vy) {
     __m256 lo[4], hi[4];
     for (int j = 0; j < 4; j++) lo[j] = hi[j] = _mm256_setzero_ps();
     const int64_t np = n & ~(int64_t)63;
-    for (int64_t i = 0; i < np; i += 64)
+    for (int64_t i = 0; i < np; i += 64) {
+        pf_weights(x + i), pf_weights(x + i + 32);
         for (int j = 0; j < 4; j++) {
             lo[j] = _mm256_fmadd_ps(fp16x8(x + i + 16 * j), fp16x8(y + i + 16 * j), lo[j]);
             hi[j] = _mm256_fmadd_ps(fp16x8(x + i + 16 * j + 8), fp16x8(y + i + 16 * j + 8), hi[j]);
         }
+    }
     __m256 l0 = _mm256_add_ps(lo[0], lo[2]), l1 = _mm256_add_ps(lo[1], lo[3]);
     __m256 h0 = _mm256_add_ps(hi[0], hi[2]), h1 = _mm256_add_ps(hi[1], hi[3]);
     double sum = reduce16(_mm256_add_ps(l0, l1), _mm256_add_ps(h0, h1));
@@ -208,6 +211,7 @@ static void dot_q2_K(int64_t n, float *s, const void *vx, const void *vy) {
     const block_q8_K *y = vy;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
+        pf_weights_span(x + i, sizeof *x);
         __m128i sc;
         __m256i mn16;
         q2k_decode(&x[i], &sc, &mn16);
@@ -279,6 +283,7 @@ static void dot_q3_K(int64_t n, float *s, const void *vx, const void *vy) {
     const block_q8_K *y = vy;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
+        pf_weights_span(x + i, sizeof *x);
         __m256i tab[2];
         pair_scale_table(q3k_scales(x[i].scales), tab);
         __m256i hm = loadu256(x[i].hmask);
@@ -387,6 +392,7 @@ static inline __m256i q4k_chunk(__m256i lo, __m256i hi, const int8_t *yq, __m256
         __m128 acc_m = _mm_setzero_ps();                                                       \
         float summs = 0;                                                                       \
         for (int64_t i = 0; i < n / QK_K; i++) {                                               \
+            pf_weights_span(x + i, sizeof *x);                                                 \
             const float d = y[i].d * h2f(x[i].d);                                              \
             const float dmin = -y[i].d * h2f(x[i].dmin);                                       \
             __m128i sm = q4k_scales_mins(x[i].scales);                                         \
@@ -474,6 +480,7 @@ static void dot_q6_K(int64_t n, float *s, const void *vx, const void *vy) {
     const block_q8_K *y = vy;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
+        pf_weights_span(x + i, sizeof *x);
         __m128i sc = _mm_loadu_si128((const __m128i *)x[i].scales);
         __m256i tab[2];
         pair_scale_table(sc, tab);

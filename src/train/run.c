@@ -398,6 +398,7 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
             goto done;
         }
         hist[n_hist++] = (float)loss;
+        const double t_step = now_s(); /* the rate shown is the step's own: validation and checkpoints excluded */
         const int64_t done_steps = step + 1;
         double vl = NAN;
         if (rank == 0 && ((p->eval_interval > 0 && done_steps % p->eval_interval == 0) || done_steps == p->steps)) {
@@ -411,14 +412,14 @@ int lmc_train_run(const lmc_train_run_params *p, lmc_train_run_result *res) {
         if (p->progress && rank == 0) {
             lmc_train_progress pr = {.step = done_steps, .steps = p->steps, .loss = (float)loss, .val_loss = (float)vl,
                                      .lr = lr, .grad_norm = norm,
-                                     .tokens_per_s = (double)B * Tm * p->grad_accum * R / (t - t_last),
+                                     .tokens_per_s = (double)B * Tm * p->grad_accum * R / (t_step - t_last),
                                      .elapsed_s = t - t_start};
             p->progress(p->user, &pr);
         }
-        t_last = t;
         /* one writer: rank 0 checkpoints (every rank can resume from it) */
         if (rank == 0 && ((p->ckpt_interval > 0 && done_steps % p->ckpt_interval == 0) || done_steps == p->steps))
             if ((rc = write_ckpt(m, ckpt, &rng, hist, n_hist, vhist, n_vhist))) goto done;
+        t_last = now_s();
     }
     if (rank == 0 && (rc = lmc_train_model_save_gguf(m, tokpath, p->out_path))) goto done;
     if (rank == 0 && (rc = write_svg(svg, hist, n_hist, vhist, n_vhist))) goto done;
