@@ -12,10 +12,22 @@
  * (softmax, cross-entropy, GELU): Cephes' expf polynomial after reduction by ln 2, within
  * 2 ulp of expf. Inputs are clamped to the normal range (exp(-87.3) ~ 1e-38 instead of
  * 0, which no sum here can tell apart); NaN stays NaN so a diverged run is still caught. */
+/* p ? a : b on the bits: GCC (12) leaves a loop scalar when it sees a float min/max
+ * select and SSE4.1 or later is enabled, which the target_clones below are */
+static inline float fsel(int p, float a, float b) {
+    const uint32_t m = (uint32_t)0 - (uint32_t)p;
+    uint32_t ab, bb;
+    memcpy(&ab, &a, sizeof ab);
+    memcpy(&bb, &b, sizeof bb);
+    ab = (ab & m) | (bb & ~m);
+    memcpy(&a, &ab, sizeof a);
+    return a;
+}
+
 static inline float exp_fast(float x) {
-    float c = x == x ? x : 0.0f; /* NaN: computed on 0 (no out-of-range int conversion), restored below */
-    c = c > 88.3f ? 88.3f : c;
-    c = c < -87.3f ? -87.3f : c;
+    float c = fsel(x == x, x, 0.0f); /* NaN: computed on 0 (no out-of-range int conversion), restored below */
+    c = fsel(c > 88.3f, 88.3f, c);
+    c = fsel(c < -87.3f, -87.3f, c);
     float t = c * 1.44269504088896341f + 0.5f;
     float n = (float)(int32_t)t;
     n = n > t ? n - 1.0f : n; /* floor */
@@ -31,13 +43,25 @@ static inline float exp_fast(float x) {
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     const float e = y * scale;
-    return x != x ? x : e;
+    return fsel(x != x, x, e);
 }
 
 /* tanh from one exp: glibc's tanhf costs several times expf, and GELU calls it for
  * every activation. Absolute error ~1e-7, what GELU's output needs. */
 static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u) + 1.0f); }
 
+/* The float layers' elementwise and row loops are built three times, for x86-64-v4
+ * (AVX-512), v3 (AVX2 + FMA) and the baseline, and the loader picks one for the CPU
+ * (GCC's target_clones): the baseline alone is SSE2, 4 lanes and no FMA, and GELU
+ * forward + backward were a quarter of a small model's step. Results are deterministic
+ * on a given machine; across CPUs the float roundings may differ (contracted FMAs), as
+ * they already do through OpenBLAS. The double instantiation (gradient checks) stays
+ * plain. Clang (the fuzz build) gets the baseline only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LMC_SCALAR_ONLY)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
 #define REAL float
 #define SFX(name) name##_f32
 #define GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
@@ -60,7 +84,9 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
 #undef SIN
 #undef COS
 #undef TANH
+#undef HOT
 
+#define HOT
 #define REAL double
 #define SFX(name) name##_f64
 #define GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
