@@ -702,6 +702,11 @@ int64_t lmc_context_n_past(const lmc_context *c);   /* tokens already in the cac
 void lmc_context_reset(lmc_context *c);               /* empty the cache            */
 /* Forget everything after the first n_keep tokens (0 <= n_keep <= n_past). */
 int lmc_context_truncate(lmc_context *c, int64_t n_keep);
+/* What lmc_generate does when the context fills: n_keep = 0 stops (default); n_keep > 0
+ * keeps the last n_keep tokens (at most n_ctx - 1), evaluates them again from position
+ * 0 and goes on, as nanoGPT crops its context. Exact for any position encoding (the
+ * kept tokens are recomputed, not moved); costs one prefill of n_keep per shift. */
+int lmc_context_set_shift(lmc_context *c, int64_t n_keep);
 
 /* Runs tokens[0..n) at positions n_past .. n_past+n-1 and appends them to the cache.
  * logits may be NULL; otherwise it receives [n][n_vocab] floats when all_logits is
@@ -728,6 +733,7 @@ typedef struct lmc_gen_stats {
     int64_t n_decoded;      /* decode steps counted in t_gen_ms            */
     int32_t pending;        /* last chosen token (not in the cache), or -1 */
     bool ctx_full;          /* stopped because the context was full        */
+    int64_t n_shifts;       /* context shifts (lmc_context_set_shift)      */
 } lmc_gen_stats;
 int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_t n_predict,
                  lmc_pick_fn pick, void *pick_user, lmc_token_fn on_token, void *user,

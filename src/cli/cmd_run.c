@@ -11,7 +11,8 @@ static const char *RUN_HELP_HEAD =
     "\n"
     "Generates the continuation of a prompt and prints it to stdout as it is produced\n"
     "(the prompt itself is not printed); speeds go to stderr. Generation stops after -n\n"
-    "tokens, at an end-of-generation token, or when the context is full.\n"
+    "tokens or at an end-of-generation token. When the context fills, the last half of\n"
+    "it is kept, evaluated again and generation goes on (--no-shift: stop instead).\n"
     "\n"
     "options:\n"
     "  -p TEXT          the prompt (UTF-8); special-token text such as <|im_start|> is\n"
@@ -20,13 +21,14 @@ static const char *RUN_HELP_HEAD =
 static const char *RUN_HELP_TAIL =
     "  --ids            print the generated token ids (space-separated) instead of text\n"
     "  --ignore-eos     do not stop at end-of-generation tokens\n"
+    "  --no-shift       stop when the context is full instead of keeping its last half\n"
     "\n"
     "example:\n"
     "  lmc run -m ~/.cache/lmc/models/SmolLM2-135M-Instruct.Q4_1.gguf -p \"The capital of France is\" -n 32\n";
 
 typedef struct {
     cli_session *s;
-    bool ids, ignore_eos;
+    bool ids, ignore_eos, no_shift;
     cli_sampling_opts *so; /* --top-k ... --stop, --beam (cli_sampling.c) */
     int64_t n_out;
 } run_state;
@@ -66,6 +68,8 @@ int cmd_run(int argc, char **argv) {
             r.ids = true;
         else if (!strcmp(argv[i], "--ignore-eos"))
             r.ignore_eos = true;
+        else if (!strcmp(argv[i], "--no-shift"))
+            r.no_shift = true;
         else
             return cli_usage_error(cmd, "unknown option '%s'", argv[i]);
     }
@@ -107,6 +111,7 @@ int cmd_run(int argc, char **argv) {
         rc = cli_sampling_beam_run(&so, &s, ids, n_ids, o.n_predict, r.ids, r.ignore_eos);
     } else if (rc == CLI_OK) {
         lmc_gen_stats st;
+        if (!r.no_shift) lmc_context_set_shift(s.ctx, n_ctx / 2);
         if (lmc_generate(s.ctx, ids, n_ids, o.n_predict, cli_pick, &s, on_token, &r, &st) != LMC_OK) {
             rc = cli_lib_error();
         } else {
@@ -114,6 +119,9 @@ int cmd_run(int argc, char **argv) {
             if (r.ids || r.n_out) putchar('\n');
             fflush(stdout);
             if (st.ctx_full) fprintf(stderr, "lmc: stopped: the context of %lld tokens is full\n", (long long)n_ctx);
+            if (st.n_shifts)
+                fprintf(stderr, "lmc: the context of %lld tokens filled %lld time(s); its last %lld tokens were kept\n",
+                        (long long)n_ctx, (long long)st.n_shifts, (long long)(n_ctx / 2));
             cli_print_speed(&st);
         }
     }

@@ -87,6 +87,13 @@ int64_t lmc_context_n_ctx(const lmc_context *c) { return c->kv.n_ctx; }
 int64_t lmc_context_n_past(const lmc_context *c) { return c->n_past; }
 void lmc_context_reset(lmc_context *c) { c->n_past = 0; }
 
+int lmc_context_set_shift(lmc_context *c, int64_t n_keep) {
+    if (!c || n_keep < 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "context shift: need a context and n_keep >= 0");
+    c->shift_keep = n_keep;
+    return LMC_OK;
+}
+
 int lmc_context_truncate(lmc_context *c, int64_t n_keep) {
     if (n_keep < 0 || n_keep > c->n_past)
         return lmc_set_error(LMC_ERR_INVALID_ARG, "cannot keep %lld tokens of %lld in the cache", (long long)n_keep,

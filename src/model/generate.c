@@ -1,6 +1,7 @@
 /* generate.c — the generation loop: evaluate the prompt, then choose a token from the
  * last logits, hand it to the caller, and run it, until n_predict tokens, the caller
- * says stop, or the context is full. Choosing is pluggable (lmc_pick_fn); the default
+ * says stop, or the context is full (or, with lmc_context_set_shift, crop the context
+ * and go on). Choosing is pluggable (lmc_pick_fn); the default
  * is greedy with ties going to the lowest id, as llama.cpp's greedy sampler does. */
 #include "model-impl.h"
 
@@ -30,6 +31,16 @@ int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_
     float *logits = malloc((size_t)V * sizeof(float));
     if (!logits) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
 
+    /* the tokens in the cache, in order, for a context shift */
+    const int64_t n_ctx = c->kv.n_ctx;
+    const int64_t keep = c->shift_keep < n_ctx - 1 ? c->shift_keep : n_ctx - 1;
+    int32_t *win = keep > 0 ? malloc((size_t)n_ctx * sizeof(int32_t)) : NULL;
+    if (keep > 0 && !win) {
+        free(logits);
+        return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+    }
+    if (win && n_prompt <= n_ctx) memcpy(win, prompt, (size_t)n_prompt * sizeof(int32_t));
+
     double t0 = now_ms();
     int rc = lmc_decode(c, prompt, n_prompt, logits, false);
     st.t_prompt_ms = now_ms() - t0;
@@ -46,7 +57,21 @@ int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_
         st.pending = tok;
         if (on_token && !on_token(tok, user)) break;
         if (st.n_gen == n_predict) break;
-        if (c->n_past >= c->kv.n_ctx) {
+        if (c->n_past >= n_ctx && keep > 0) {
+            /* shift: the last keep - 1 cached tokens and tok, recomputed from position 0 */
+            memmove(win, win + n_ctx - (keep - 1), (size_t)(keep - 1) * sizeof(int32_t));
+            win[keep - 1] = tok;
+            lmc_context_reset(c);
+            t0 = now_ms();
+            rc = lmc_decode(c, win, keep, logits, false);
+            st.t_gen_ms += now_ms() - t0;
+            if (rc) break;
+            st.n_shifts++;
+            st.n_decoded++;
+            st.pending = -1;
+            continue;
+        }
+        if (c->n_past >= n_ctx) {
             st.ctx_full = true;
             break;
         }
@@ -54,11 +79,13 @@ int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_
         rc = lmc_decode(c, &tok, 1, logits, false);
         st.t_gen_ms += now_ms() - t0;
         if (rc) break;
+        if (win) win[c->n_past - 1] = tok;
         st.n_decoded++;
         st.pending = -1;
     }
 done:
     free(logits);
+    free(win);
     if (stats) *stats = st;
     return rc;
 }

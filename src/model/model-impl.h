@@ -206,6 +206,7 @@ struct lmc_context {
     lmc_threadpool *tp;
     lmc_kv_cache kv;
     int64_t n_past;            /* tokens in the cache                       */
+    int64_t shift_keep;        /* lmc_context_set_shift (0 = stop when full) */
     int64_t n_ubatch;          /* tokens per forward step (buffer capacity)  */
     /* activations of one step, B = n_ubatch tokens */
     float *x;                  /* [B][C]  residual stream                    */

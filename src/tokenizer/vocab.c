@@ -291,10 +291,13 @@ static int load_tokens(lmc_vocab *v, const lmc_gguf *g) {
 }
 
 /* Special ids: key present and in range wins, else the model's default (if in range). */
+/* A key that names no token of the vocabulary (id >= n_tokens) means "none": a
+ * character vocabulary has no end-of-text token and must not inherit the gpt2 default
+ * (11, a real character there). llama.cpp keeps its default in that case. */
 static void special_id(lmc_vocab *v, const lmc_gguf *g, const char *key, int32_t *id) {
     if (*id >= v->n_tokens) *id = -1;
     int64_t x;
-    if (lmc_gguf_get_int(g, key, &x) == LMC_OK && x >= 0 && x < v->n_tokens) *id = (int32_t)x;
+    if (lmc_gguf_get_int(g, key, &x) == LMC_OK) *id = x >= 0 && x < v->n_tokens ? (int32_t)x : -1;
 }
 
 static void mark_control(lmc_vocab *v, int32_t id) {

@@ -106,6 +106,10 @@ static int write_byte_vocab(const char *path, const bool used[256], int32_t map[
         (rc = lmc_gguf_writer_set_array(w, "tokenizer.ggml.token_type", LMC_GGUF_INT32, types, (uint64_t)n)) ||
         (rc = lmc_gguf_writer_set_array_str(w, "tokenizer.ggml.merges", no_merges, 0)) ||
         (rc = lmc_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", false)) ||
+        /* no BOS/EOS among the characters: one past the last id says "none" to lmc
+         * (otherwise the gpt2 default, id 11, would end generation at a character) */
+        (rc = lmc_gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)n)) ||
+        (rc = lmc_gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)n)) ||
         (rc = lmc_gguf_writer_write(w, path))) {
         /* rc tells */
     }

@@ -26,6 +26,12 @@ first=$(head -1 "$D/a.gguf.losses.tsv" | cut -f2); last=$(tail -1 "$D/a.gguf.los
 awk -v f="$first" -v l="$last" 'BEGIN { exit !(l < f - 0.5) }' || die "loss did not fall ($first -> $last)"
 "$L" run -m "$D/a.gguf" -p "ROMEO:" -n 20 --temp 0 > "$D/run.out" 2> "$D/run.err" || die "lmc run on the trained model: $(cat "$D/run.err")"
 [ -s "$D/run.out" ] || die "lmc run wrote nothing"
+# 200 characters through a 16-token context: no character may end the text (a char vocab
+# has no end-of-text token) and the full context is cropped rather than the run stopped
+"$L" run -m "$D/a.gguf" -p "ROMEO:" -n 200 --temp 0.8 --seed 1 > "$D/long.out" 2> "$D/long.err" || die "lmc run -n 200: $(cat "$D/long.err")"
+nch=$(wc -m < "$D/long.out")
+[ "$nch" -ge 199 ] || die "lmc run stopped after $nch of 200 characters: $(cat "$D/long.err")"
+grep -q "filled" "$D/long.err" || die "lmc run reported no context shift: $(cat "$D/long.err")"
 
 # SIGKILL at a random step, then resume
 "$L" train "${ARGS[@]}" --out "$D/b.gguf" 2> "$D/b.err" &
