@@ -1,10 +1,11 @@
 #!/bin/sh
 # compare.sh — lmc vs llama.cpp's llama-bench on the same models, same settings, same run.
-# usage: bench/compare.sh [-p 512] [-n 128] [-t 1,2] [-r 5] [--bw GB/s] LLAMA_BIN_DIR MODEL...
+# usage: bench/compare.sh [-p 512] [-n 128] [-t 1,2] [-r 5] [-fa auto|on|off] [--bw GB/s] LLAMA_BIN_DIR MODEL...
+# -fa goes to both engines (default auto: llama-bench turns flash attention on, lmc for pp only).
 # See bench/README.md. Needs python3 (standard library only) to read both JSON outputs.
 set -eu
 
-P=512 N=128 T=1,2 R=5 BW=
+P=512 N=128 T=1,2 R=5 BW= FA=auto
 while [ $# -gt 0 ]; do
     case "$1" in
     -p) P=$2; shift 2 ;;
@@ -12,13 +13,14 @@ while [ $# -gt 0 ]; do
     -t) T=$2; shift 2 ;;
     -r) R=$2; shift 2 ;;
     --bw) BW=$2; shift 2 ;;
-    -h|--help) sed -n '2,4p' "$0"; exit 0 ;;
+    -fa) FA=$2; shift 2 ;;
+    -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
     -*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
 done
 if [ $# -lt 2 ]; then
-    echo "usage: bench/compare.sh [-p N] [-n N] [-t LIST] [-r N] [--bw GB/s] LLAMA_BIN_DIR MODEL..." >&2
+    echo "usage: bench/compare.sh [-p N] [-n N] [-t LIST] [-r N] [-fa auto|on|off] [--bw GB/s] LLAMA_BIN_DIR MODEL..." >&2
     exit 2
 fi
 LLAMA_DIR=$1; shift
@@ -32,11 +34,11 @@ if [ -z "${LMC:-}" ]; then
     else echo "compare.sh: set LMC to the lmc binary" >&2; exit 2; fi
 fi
 
-exec python3 - "$LMC" "$LLAMA_BENCH" "$P" "$N" "$T" "$R" "$BW" "$@" <<'PY'
+exec python3 - "$LMC" "$LLAMA_BENCH" "$P" "$N" "$T" "$R" "$BW" "$FA" "$@" <<'PY'
 import json, os, subprocess, sys
 
-lmc, llama, p, n, t, r, bw = sys.argv[1:8]
-models = sys.argv[8:]
+lmc, llama, p, n, t, r, bw, fa = sys.argv[1:9]
+models = sys.argv[9:]
 
 def run(cmd):
     """Runs cmd; returns (stdout, peak RSS in bytes of that process)."""
@@ -53,12 +55,12 @@ rows = []  # (model, engine, test, threads, mean, sd, extra)
 summary = []
 for m in models:
     name = os.path.basename(m)
-    lcmd = [lmc, "bench", "-m", m, "-p", p, "-n", n, "-t", t, "-r", r, "--json"]
+    lcmd = [lmc, "bench", "-m", m, "-p", p, "-n", n, "-t", t, "-r", r, "-fa", fa, "--json"]
     lcmd += ["--bw", bw] if bw else ["--memory"]
     lout, _ = run(lcmd)
     lj = json.loads(lout)
     lrss = lj["peak_rss_bytes"]  # measured before --memory's 256 MiB buffer
-    gout, grss = run([llama, "-m", m, "-p", p, "-n", n, "-t", t, "-r", r, "-o", "json"])
+    gout, grss = run([llama, "-m", m, "-p", p, "-n", n, "-t", t, "-r", r, "-fa", fa, "-o", "json"])
     gj = json.loads(gout)
     res = {}
     for e in lj["results"]:

@@ -14,7 +14,7 @@
 
 static const char *BENCH_HELP =
     "usage: lmc bench -m MODEL [-p 512] [-n 128] [-t 1,2] [-r 5] [--kv-type f16|f32]\n"
-    "                 [--json] [--bw GB/s | --memory]\n"
+    "                 [-fa auto|on|off] [--json] [--bw GB/s | --memory]\n"
     "       lmc bench [--memory] [--kernels] [options]\n"
     "\n"
     "With -m: prompt processing (pp: one batch of p random tokens into an empty\n"
@@ -25,6 +25,9 @@ static const char *BENCH_HELP =
     "measured (read-only sum, at the same thread count) with --memory. Peak RSS is\n"
     "reported. -t takes a comma-separated list (default: the number of CPUs); -p 0 or\n"
     "-n 0 skips that test; --json prints one JSON object instead of the table.\n"
+    "-fa: attention path. auto (default): the flash-attention kernel (tiled, as\n"
+    "llama.cpp -fa on) for pp, the standard one for tg, each lmc's faster there;\n"
+    "llama-bench's own default is auto, which turns flash attention on for both.\n"
     "\n"
     "Without -m: measures this machine and lmc's kernels (nothing is written).\n"
     "\n"
@@ -213,6 +216,11 @@ static int bench_tokens(lmc_context *c, const lmc_vocab *v, int n_vocab, int n, 
     return rc == LMC_OK ? 0 : -1;
 }
 
+/* -fa: 0 off, 1 on, 2 auto (default): the flash-attention path (tiled, F32 q) for
+ * prompt processing, where it is faster, and the standard one for generation, where
+ * lmc's flash-attention decode (llama.cpp's F16 numerics) is slower */
+static int g_flash_attn = 2;
+
 static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, int n_tok, bool gen,
                      int threads, int reps, bench_result *r) {
     const lmc_model_hparams *hp = lmc_model_get_hparams(m);
@@ -221,6 +229,7 @@ static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, i
     cp.n_batch = n_tok; /* pp: one batch, as llama-bench (n_batch 2048, n_ubatch 512) at p <= 512 */
     cp.n_threads = threads;
     cp.kv_type = kv_type;
+    cp.flash_attn = g_flash_attn == 1 || (g_flash_attn == 2 && !gen);
     lmc_context *c = lmc_context_init(m, cp);
     float *logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
     r->samples = malloc(sizeof(double) * (size_t)reps);
@@ -419,6 +428,12 @@ int cmd_bench(int argc, char **argv) {
             if ((rc = cli_float("bench", argc, argv, &i, 0.001, 1e6, &bw))) return rc;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "-fa") == 0 || strcmp(a, "--flash-attn") == 0) {
+            if ((rc = cli_value("bench", argc, argv, &i, &v))) return rc;
+            if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0) g_flash_attn = 1;
+            else if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) g_flash_attn = 0;
+            else if (strcmp(v, "auto") == 0) g_flash_attn = 2;
+            else return cli_usage_error("bench", "-fa must be on, off or auto, got '%s'", v);
         } else if (strcmp(a, "--kv-type") == 0) {
             if ((rc = cli_value("bench", argc, argv, &i, &v))) return rc;
             if (strcmp(v, "f16") == 0) kv_type = LMC_TYPE_F16;

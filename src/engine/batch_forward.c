@@ -85,11 +85,10 @@ static int embed(lmc_batch_forward *f, const int32_t *tok, int64_t T) {
     lmc_context *c = &f->shell;
     const int64_t C = m->hp.n_embd;
     for (int64_t t = 0; t < T; t++) {
-        const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)tok[t] * m->tok_embd.row_bytes;
-        int rc = lmc_dequantize_row(m->tok_embd.type, row, c->x + t * C, C);
+        int rc = lmc_model_embed_row(m, tok[t], c->x + t * C);
         if (rc) return rc;
         if (m->pos_embd.data) {
-            row = (const uint8_t *)m->pos_embd.data + (size_t)c->pos[t] * m->pos_embd.row_bytes;
+            const uint8_t *row = (const uint8_t *)m->pos_embd.data + (size_t)c->pos[t] * m->pos_embd.row_bytes;
             if ((rc = lmc_dequantize_row(m->pos_embd.type, row, c->xb, C))) return rc;
             lmc_residual_forward(c->x + t * C, c->xb, C);
         }

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MAX_HEAD_DIM 1024 /* bounds of the stack buffers in layers.c */
 #define MAX_ROT 1024
@@ -309,6 +311,74 @@ static int bind_all(loader *L) {
     return LMC_OK;
 }
 
+/* Q8_0 matrices interleaved 8 rows at a time where this CPU has the kernel for it
+ * (repack.c). The packed copy replaces the file's pages in memory: they are dropped
+ * after packing (a clean file mapping; re-read on access, e.g. embedding rows of a
+ * tied output), so the resident size stays that of the file. */
+static int pack_weight(loader *L, lmc_weight *w) {
+    if (!w->data || w->type != LMC_TYPE_Q8_0 || w->n_mat != 1 || !lmc_q8_0_r8_fits(w->n_out, w->n_in)) return LMC_OK;
+    const size_t bytes = lmc_q8_0_r8_bytes(w->n_out, w->n_in);
+    void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!p) return lmc_set_error(LMC_ERR_NOMEM, "out of memory repacking a %zu-byte weight", bytes);
+    if (L->n_owned == L->cap_owned) {
+        int cap = L->cap_owned ? 2 * L->cap_owned : 64;
+        void **o = realloc(L->owned, (size_t)cap * sizeof *o);
+        if (!o) {
+            free(p);
+            return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+        }
+        L->owned = o;
+        L->cap_owned = cap;
+    }
+    L->owned[L->n_owned++] = p;
+    lmc_q8_0_r8_pack(w->data, w->n_out, w->n_in, p);
+    w->packed = p;
+    const long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t b = ((uintptr_t)w->data + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
+    uintptr_t e = ((uintptr_t)w->data + w->mat_bytes) & ~(uintptr_t)(pg - 1);
+    if (pg > 0 && e > b) {
+        madvise((void *)b, e - b, MADV_DONTNEED);
+    }
+    return LMC_OK;
+}
+
+static int pack_all(loader *L) {
+    lmc_model *m = L->m;
+    if (!lmc_q8_0_r8_available()) return LMC_OK;
+    int rc = LMC_OK;
+    for (int il = 0; !rc && il < m->hp.n_layer; il++) {
+        lmc_layer *l = &m->layers[il];
+        lmc_weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down};
+        for (size_t k = 0; !rc && k < sizeof ws / sizeof ws[0]; k++) rc = pack_weight(L, ws[k]);
+    }
+    /* the output last: a tied one keeps the embedding rows in use, so its copy adds to
+     * the resident size; by now the layers' file pages are gone */
+    if (!rc) rc = pack_weight(L, &m->output);
+    return rc;
+}
+
+int lmc_model_embed_row(const lmc_model *m, int32_t token, float *dst) {
+    const int64_t C = m->hp.n_embd;
+    if (m->hp.tied_output && m->output.packed) {
+        /* group token / 8, lane token % 8 of every group-block (repack.c's layout) */
+        const int64_t nb = C / 32;
+        const size_t gb = 8 * sizeof(uint16_t) + 8 * 32;
+        const uint8_t *g = (const uint8_t *)m->output.packed + (size_t)(token / 8) * (size_t)nb * gb;
+        const int r = token % 8;
+        for (int64_t i = 0; i < nb; i++, g += gb) {
+            uint16_t d;
+            memcpy(&d, g + (size_t)r * sizeof d, sizeof d);
+            const float df = lmc_f16_to_f32(d);
+            for (int c = 0; c < 8; c++)
+                for (int j = 0; j < 4; j++)
+                    dst[i * 32 + 4 * c + j] = df * (float)(int8_t)(g[16 + (c * 8 + r) * 4 + j] ^ 0x80);
+        }
+        return LMC_OK;
+    }
+    const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)token * m->tok_embd.row_bytes;
+    return lmc_dequantize_row(m->tok_embd.type, row, dst, C);
+}
+
 lmc_model *lmc_model_load(const char *path) {
     if (!path) return lmc_set_error_null(LMC_ERR_INVALID_ARG, "lmc_model_load: path is NULL");
     lmc_model *m = calloc(1, sizeof *m);
@@ -322,6 +392,7 @@ lmc_model *lmc_model_load(const char *path) {
     int rc = read_hparams(&L);
     if (!rc) rc = lmc_model_read_swa(m, L.arch, path);
     if (!rc) rc = bind_all(&L);
+    if (!rc) rc = pack_all(&L);
     m->owned = L.owned; /* freed with the model, also on error */
     m->n_owned = L.n_owned;
     if (rc) {

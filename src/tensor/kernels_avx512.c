@@ -55,6 +55,67 @@ lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t) {
     }
 }
 
+/* ---- repacked Q8_0 x 8 rows (repack.c) ------------------------------------------------- */
+
+/* One token against one group-block: the 8 rows' exact integer dots (weights stored as
+ * q + 128, hence the 128 * ysum correction), scaled and added to acc in one step. */
+static inline __m256 r8_step(__m256 acc, const __m256i w[8], const block_q8_0 *y, int32_t ysum, __m256 dx) {
+    __m256i ip = _mm256_set1_epi32(-128 * ysum);
+    for (int c = 0; c < 8; c++) {
+        int32_t yc;
+        memcpy(&yc, y->qs + 4 * c, sizeof yc);
+        ip = DPBUSD(ip, w[c], _mm256_set1_epi32(yc));
+    }
+    return _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(h2f(y->d))), _mm256_cvtepi32_ps(ip), acc);
+}
+
+void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                             size_t a_row, const int32_t *ysum, float *Y, int64_t ldy) {
+    const int64_t nb = n_in / 32;
+    const size_t gb = 8 * sizeof(lmc_fp16) + 8 * 32;
+    const char *a = A;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
+        int64_t t = 0;
+        /* 4 tokens share each weight load; the tail runs the same steps one token at a time */
+        for (; t + 4 <= n_tok; t += 4) {
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+                __m256i w[8];
+                for (int c = 0; c < 8; c++) w[c] = loadu256(b + 16 + 32 * c);
+                const block_q8_0 *y = (const block_q8_0 *)(a + (size_t)t * a_row) + i;
+                const int32_t *ys = ysum + t * nb + i;
+                c0 = r8_step(c0, w, y, ys[0], dx);
+                c1 = r8_step(c1, w, (const block_q8_0 *)((const char *)y + a_row), ys[nb], dx);
+                c2 = r8_step(c2, w, (const block_q8_0 *)((const char *)y + 2 * a_row), ys[2 * nb], dx);
+                c3 = r8_step(c3, w, (const block_q8_0 *)((const char *)y + 3 * a_row), ys[3 * nb], dx);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
+            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
+            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
+            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
+        }
+        for (; t < n_tok; t++) {
+            __m256 c0 = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                _mm_prefetch((const char *)b + 4096, _MM_HINT_T0); /* generation streams the weights */
+                _mm_prefetch((const char *)b + 4096 + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)b + 4096 + 128, _MM_HINT_T0);
+                _mm_prefetch((const char *)b + 4096 + 192, _MM_HINT_T0);
+                _mm_prefetch((const char *)b + 4096 + 256, _MM_HINT_T0);
+                const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+                __m256i w[8];
+                for (int c = 0; c < 8; c++) w[c] = loadu256(b + 16 + 32 * c);
+                c0 = r8_step(c0, w, (const block_q8_0 *)(a + (size_t)t * a_row) + i, ysum[t * nb + i], dx);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
+        }
+    }
+}
+
 /* ---- FP32 FMA peak (benchmark) ---------------------------------------------------------- */
 
 double lmc_fma_burn_avx512(int64_t iters, float *sink) {
