@@ -14,5 +14,5 @@ endif()
 lmc_add_test(test_kernels_matmul SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_matmul.c)
 lmc_add_test(test_kernels_simd SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_simd.c)
 lmc_add_test(test_kernels_quantize SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_quantize.c)
-# Q8_0 repacked 8 rows at a time (AVX-512 VNNI): exact against the chain it promises
+# Q8_0 / Q4_1 repacked 8 rows at a time (AVX-512 VNNI): exact against the chain they promise
 lmc_add_test(test_repack SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_repack.c)

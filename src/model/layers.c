@@ -333,7 +333,7 @@ void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {
 /* ---- weights --------------------------------------------------------------------------- */
 
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T, float *Y) {
-    if (w->packed) return lmc_matmul_q8_0_r8(tp, w->packed, w->n_out, w->n_in, X, T, Y);
+    if (w->packed) return lmc_matmul_r8(tp, w->type, w->packed, w->n_out, w->n_in, X, T, Y);
     const uint8_t *W = (const uint8_t *)w->data + (size_t)e * w->mat_bytes;
     /* dense weights as llama.cpp's mul_mat (sgemm for batches), experts as its mul_mat_id */
     if (w->n_mat == 1) return lmc_matmul_dense(tp, w->type, W, w->n_out, w->n_in, X, T, Y);

@@ -66,8 +66,8 @@ typedef struct lmc_weight {
     size_t row_bytes;
     size_t mat_bytes;    /* n_out * row_bytes                               */
     const void *data;    /* NULL when the tensor is absent                  */
-    const void *packed;  /* Q8_0 interleaved 8 rows (repack.c) or NULL; owned
-                            by the model, used by lmc_weight_matmul        */
+    const void *packed;  /* interleaved 8 rows (repack.c) or NULL; owned by
+                            the model, used by lmc_weight_matmul           */
 } lmc_weight;
 
 typedef struct lmc_layer {
@@ -199,14 +199,14 @@ int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const 
  * sgemm sum order where it differs (F16). Defined in src/tensor/matmul.c. */
 int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
                      const float *X, int64_t n_tok, float *Y);
-/* Q8_0 weights interleaved 8 rows at a time for AVX-512 VNNI (src/tensor/repack.c,
- * matmul.c; declared for the tensor area in quants.h). */
-bool lmc_q8_0_r8_available(void);
-bool lmc_q8_0_r8_fits(int64_t n_out, int64_t n_in);
-size_t lmc_q8_0_r8_bytes(int64_t n_out, int64_t n_in);
-void lmc_q8_0_r8_pack(const void *src, int64_t n_out, int64_t n_in, void *dst);
-int lmc_matmul_q8_0_r8(lmc_threadpool *tp, const void *P, int64_t n_out, int64_t n_in, const float *X,
-                       int64_t n_tok, float *Y);
+/* Q8_0 / Q4_1 weights interleaved 8 rows at a time for AVX-512 VNNI (src/tensor/
+ * repack.c, matmul.c; declared for the tensor area in quants.h). */
+bool lmc_r8_available(lmc_type t);
+bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in);
+size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in);
+void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void *dst);
+int lmc_matmul_r8(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in, const float *X,
+                  int64_t n_tok, float *Y);
 /* Row `token` of token_embd as floats. With a tied output that was repacked, from the
  * packed copy (same values), so the file's embedding pages stay out of memory. */
 int lmc_model_embed_row(const lmc_model *m, int32_t token, float *dst);

@@ -311,13 +311,14 @@ static int bind_all(loader *L) {
     return LMC_OK;
 }
 
-/* Q8_0 matrices interleaved 8 rows at a time where this CPU has the kernel for it
+/* Q8_0 and Q4_1 matrices interleaved 8 rows at a time where this CPU has the kernel for it
  * (repack.c). The packed copy replaces the file's pages in memory: they are dropped
  * after packing (a clean file mapping; re-read on access, e.g. embedding rows of a
  * tied output), so the resident size stays that of the file. */
 static int pack_weight(loader *L, lmc_weight *w) {
-    if (!w->data || w->type != LMC_TYPE_Q8_0 || w->n_mat != 1 || !lmc_q8_0_r8_fits(w->n_out, w->n_in)) return LMC_OK;
-    const size_t bytes = lmc_q8_0_r8_bytes(w->n_out, w->n_in);
+    if (!w->data || w->n_mat != 1 || !lmc_r8_available(w->type) || !lmc_r8_fits(w->type, w->n_out, w->n_in))
+        return LMC_OK;
+    const size_t bytes = lmc_r8_bytes(w->type, w->n_out, w->n_in);
     void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
     if (!p) return lmc_set_error(LMC_ERR_NOMEM, "out of memory repacking a %zu-byte weight", bytes);
     if (L->n_owned == L->cap_owned) {
@@ -331,7 +332,7 @@ static int pack_weight(loader *L, lmc_weight *w) {
         L->cap_owned = cap;
     }
     L->owned[L->n_owned++] = p;
-    lmc_q8_0_r8_pack(w->data, w->n_out, w->n_in, p);
+    lmc_r8_pack(w->type, w->data, w->n_out, w->n_in, p);
     w->packed = p;
     const long pg = sysconf(_SC_PAGESIZE);
     uintptr_t b = ((uintptr_t)w->data + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
@@ -344,22 +345,21 @@ static int pack_weight(loader *L, lmc_weight *w) {
 
 static int pack_all(loader *L) {
     lmc_model *m = L->m;
-    if (!lmc_q8_0_r8_available()) return LMC_OK;
     int rc = LMC_OK;
     for (int il = 0; !rc && il < m->hp.n_layer; il++) {
         lmc_layer *l = &m->layers[il];
         lmc_weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down};
         for (size_t k = 0; !rc && k < sizeof ws / sizeof ws[0]; k++) rc = pack_weight(L, ws[k]);
     }
-    /* the output last: a tied one keeps the embedding rows in use, so its copy adds to
-     * the resident size; by now the layers' file pages are gone */
-    if (!rc) rc = pack_weight(L, &m->output);
+    /* the output last (by now the layers' file pages are gone); a tied one only as Q8_0,
+     * whose embedding rows lmc_model_embed_row reads from the packed copy */
+    if (!rc && (!m->hp.tied_output || m->output.type == LMC_TYPE_Q8_0)) rc = pack_weight(L, &m->output);
     return rc;
 }
 
 int lmc_model_embed_row(const lmc_model *m, int32_t token, float *dst) {
     const int64_t C = m->hp.n_embd;
-    if (m->hp.tied_output && m->output.packed) {
+    if (m->hp.tied_output && m->output.packed && m->output.type == LMC_TYPE_Q8_0) {
         /* group token / 8, lane token % 8 of every group-block (repack.c's layout) */
         const int64_t nb = C / 32;
         const size_t gb = 8 * sizeof(uint16_t) + 8 * 32;

@@ -55,7 +55,7 @@ lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t) {
     }
 }
 
-/* ---- repacked Q8_0 x 8 rows (repack.c) ------------------------------------------------- */
+/* ---- repacked Q8_0 / Q4_1 x 8 rows (repack.c) ------------------------------------------------- */
 
 /* One token against one group-block: the 8 rows' exact integer dots (weights stored as
  * q + 128, hence the 128 * ysum correction), scaled and added to acc in one step. */
@@ -112,6 +112,69 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
                 c0 = r8_step(c0, w, (const block_q8_0 *)(a + (size_t)t * a_row) + i, ysum[t * nb + i], dx);
             }
             _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
+        }
+    }
+}
+
+/* Q4_1: the 4 loaded vectors give chunks v (low nibbles) and v + 4 (high) of 8 rows. */
+static inline void r8_q41_weights(const uint8_t *b, __m256i w[8]) {
+    const __m256i lo = _mm256_set1_epi8(0x0F);
+    for (int v = 0; v < 4; v++) {
+        const __m256i x = loadu256(b + 32 + 32 * v);
+        w[v] = _mm256_and_si256(x, lo);
+        w[v + 4] = _mm256_and_si256(_mm256_srli_epi16(x, 4), lo);
+    }
+}
+
+/* One token: acc += (dx * dy) * dot (exact integers), accm += m * s (the min term). */
+static inline void r8_q41_step(__m256 *acc, __m256 *accm, const __m256i w[8], const block_q8_1 *y, __m256 dx,
+                               __m256 mx) {
+    __m256i ip = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        int32_t yc;
+        memcpy(&yc, y->qs + 4 * c, sizeof yc);
+        ip = DPBUSD(ip, w[c], _mm256_set1_epi32(yc));
+    }
+    *acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(h2f(y->d))), _mm256_cvtepi32_ps(ip), *acc);
+    *accm = _mm256_fmadd_ps(mx, _mm256_set1_ps(h2f(y->s)), *accm);
+}
+
+void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                             size_t a_row, float *Y, int64_t ldy) {
+    const int64_t nb = n_in / 32;
+    const size_t gb = 16 * sizeof(lmc_fp16) + 8 * 16;
+    const char *a = A;
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
+        int64_t t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            __m256 c[4], m[4];
+            for (int k = 0; k < 4; k++) c[k] = m[k] = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+                const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16)));
+                __m256i w[8];
+                r8_q41_weights(b, w);
+                for (int k = 0; k < 4; k++)
+                    r8_q41_step(&c[k], &m[k], w, (const block_q8_1 *)(a + (size_t)(t + k) * a_row) + i, dx, mx);
+            }
+            for (int k = 0; k < 4; k++) _mm256_storeu_ps(Y + (t + k) * ldy + g * 8, _mm256_add_ps(c[k], m[k]));
+        }
+        for (; t < n_tok; t++) {
+            __m256 c0 = _mm256_setzero_ps(), m0 = c0;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                _mm_prefetch((const char *)b + 4096, _MM_HINT_T0); /* generation streams the weights */
+                _mm_prefetch((const char *)b + 4096 + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)b + 4096 + 128, _MM_HINT_T0);
+                const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)b));
+                const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + 16)));
+                __m256i w[8];
+                r8_q41_weights(b, w);
+                r8_q41_step(&c0, &m0, w, (const block_q8_1 *)(a + (size_t)t * a_row) + i, dx, mx);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, _mm256_add_ps(c0, m0));
         }
     }
 }

@@ -139,12 +139,13 @@ int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_o
     return matmul(tp, wt, W, n_out, n_in, X, n_tok, Y, true);
 }
 
-/* ---- repacked Q8_0 (repack.c) ------------------------------------------------------------ */
+/* ---- repacked weights (repack.c) -------------------------------------------------------- */
 
 typedef struct {
+    lmc_type type;
     const float *X;
     char *A;
-    int32_t *ysum;
+    int32_t *ysum; /* Q8_0: per token and block, the sum of the activation quants */
     size_t a_row;
     const void *P;
     int64_t n_out, n_in, n_tok;
@@ -158,6 +159,7 @@ static void r8_convert_task(void *p, int ith, int nth) {
     int64_t t0 = t->n_tok * ith / nth, t1 = t->n_tok * (ith + 1) / nth;
     for (int64_t i = t0; i < t1; i++) {
         t->conv(t->X + i * t->n_in, t->A + (size_t)i * t->a_row, t->n_in);
+        if (!t->ysum) continue;
         const block_q8_0 *y = (const block_q8_0 *)(t->A + (size_t)i * t->a_row);
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;
@@ -171,26 +173,31 @@ static void r8_dot_task(void *p, int ith, int nth) {
     const r8_task *t = p;
     const int64_t ng = t->n_out / 8, g0 = ng * ith / nth, g1 = ng * (ith + 1) / nth;
 #ifndef LMC_SCALAR_ONLY
-    if (g1 > g0) lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->Y, t->n_out);
+    if (g1 <= g0) return;
+    if (t->type == LMC_TYPE_Q8_0)
+        lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->Y, t->n_out);
+    else
+        lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->Y, t->n_out);
 #endif
 }
 
-int lmc_matmul_q8_0_r8(lmc_threadpool *tp, const void *P, int64_t n_out, int64_t n_in, const float *X, int64_t n_tok,
-                       float *Y) {
-    if (!P || !X || !Y || !lmc_q8_0_r8_fits(n_out, n_in) || n_tok < 0)
-        return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked Q8_0): bad arguments (n_out %lld, n_in %lld)",
-                             (long long)n_out, (long long)n_in);
-    if (!lmc_q8_0_r8_available())
-        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked Q8_0): needs AVX-512 VNNI");
+int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_out, int64_t n_in, const float *X,
+                  int64_t n_tok, float *Y) {
+    if (!P || !X || !Y || !lmc_r8_fits(type, n_out, n_in) || n_tok < 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked %s): bad arguments (n_out %lld, n_in %lld)",
+                             lmc_type_name(type) ? lmc_type_name(type) : "?", (long long)n_out, (long long)n_in);
+    if (!lmc_r8_available(type))
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX-512 VNNI", lmc_type_name(type));
     if (n_tok == 0) return LMC_OK;
-    r8_task t = {.X = X, .a_row = lmc_type_row_bytes(LMC_TYPE_Q8_0, n_in), .P = P, .n_out = n_out, .n_in = n_in,
-                 .n_tok = n_tok, .Y = Y, .conv = lmc_get_act_from_float(LMC_TYPE_Q8_0)};
+    const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;
+    r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .P = P, .n_out = n_out, .n_in = n_in,
+                 .n_tok = n_tok, .Y = Y, .conv = lmc_get_act_from_float(vdt)};
     const size_t a_bytes = (t.a_row * (size_t)n_tok + 63) & ~(size_t)63;
-    const size_t bytes = a_bytes + sizeof(int32_t) * (size_t)n_tok * (size_t)(n_in / 32);
+    const size_t s_bytes = type == LMC_TYPE_Q8_0 ? sizeof(int32_t) * (size_t)n_tok * (size_t)(n_in / 32) : 0;
     void *owned = NULL;
-    t.A = tp ? lmc_threadpool_scratch(tp, bytes) : (owned = malloc(bytes));
-    if (!t.A) return lmc_set_error(LMC_ERR_NOMEM, "matmul: cannot allocate %zu bytes", bytes);
-    t.ysum = (int32_t *)(t.A + a_bytes);
+    t.A = tp ? lmc_threadpool_scratch(tp, a_bytes + s_bytes) : (owned = malloc(a_bytes + s_bytes));
+    if (!t.A) return lmc_set_error(LMC_ERR_NOMEM, "matmul: cannot allocate %zu bytes", a_bytes + s_bytes);
+    t.ysum = s_bytes ? (int32_t *)(t.A + a_bytes) : NULL;
     if (tp && n_tok > 1) lmc_threadpool_run(tp, r8_convert_task, &t);
     else r8_convert_task(&t, 0, 1);
     if (tp) lmc_threadpool_run(tp, r8_dot_task, &t);

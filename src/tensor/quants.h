@@ -213,16 +213,17 @@ lmc_gemm_tile_fn lmc_get_gemm_tile(lmc_type t);
 /* Same for the activation conversion. */
 lmc_from_float_fn lmc_get_act_from_float(lmc_type vec_dot_type);
 
-/* Q8_0 weights interleaved 8 rows at a time (repack.c): used on AVX-512 VNNI CPUs
- * unless LMC_REPACK=0. fits: n_out % 8 == 0 and n_in % 32 == 0. */
-bool lmc_q8_0_r8_available(void);
-bool lmc_q8_0_r8_fits(int64_t n_out, int64_t n_in);
-size_t lmc_q8_0_r8_bytes(int64_t n_out, int64_t n_in);
-void lmc_q8_0_r8_pack(const void *src, int64_t n_out, int64_t n_in, void *dst);
-/* lmc_matmul for repacked Q8_0 weights P (matmul.c); activations quantized to Q8_0 as
- * for the row-major kernels. */
-int lmc_matmul_q8_0_r8(lmc_threadpool *tp, const void *P, int64_t n_out, int64_t n_in, const float *X,
-                       int64_t n_tok, float *Y);
+/* Q8_0 and Q4_1 weights interleaved 8 rows at a time (repack.c): used on AVX-512 VNNI
+ * CPUs unless LMC_REPACK=0. fits: a type with an r8 layout, n_out % 8 == 0 and
+ * n_in % 32 == 0. */
+bool lmc_r8_available(lmc_type t);
+bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in);
+size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in);
+void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void *dst);
+/* lmc_matmul for repacked weights P of type t (matmul.c); activations quantized as for
+ * the row-major kernels (Q8_0, Q8_1). */
+int lmc_matmul_r8(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in, const float *X,
+                  int64_t n_tok, float *Y);
 
 /* Tests can force a kernel family (lmc_kernels_isa() tells which is in use):
  * 0 = auto, 1 = scalar, 2 = avx2, 3 = avx512; false if this CPU/build cannot run it. */

@@ -1,50 +1,77 @@
-/* repack.c — Q8_0 weights interleaved 8 rows at a time ("Q8_0 x 8"), for CPUs with
+/* repack.c — Q8_0 and Q4_1 weights interleaved 8 rows at a time ("r8"), for CPUs with
  * AVX-512 VNNI. Why: the row-major kernels give every (row, token) pair its own 8-lane
  * accumulator, which costs a conversion, a multiply-add and finally a horizontal sum per
  * pair; with 8 rows interleaved, one vpdpbusd advances 8 rows at once, the lanes ARE the
  * rows and no horizontal sum is left (llama.cpp's CPU backend repacks for the same
- * reason). One group-block (272 bytes, the size of 8 original blocks):
- *   d[8]          the 8 rows' fp16 scales
- *   qs[8][8][4]   chunk c (elements 4c..4c+3) of row r at qs[c][r], stored as q + 128
- *                 (u8), the unsigned operand vpdpbusd wants; the kernel subtracts
- *                 128 * (sum of the activation block) to get the signed dot exactly.
+ * reason). A group-block (8 rows x 32 elements) is the size of the 8 original blocks:
+ *   Q8_0 (272 bytes): d[8] fp16, then qs[c][r][4]: chunk c (elements 4c..4c+3) of row r,
+ *     stored as q + 128 (u8), the unsigned operand vpdpbusd wants; the kernel subtracts
+ *     128 * (sum of the activation block) to get the signed dot exactly.
+ *   Q4_1 (160 bytes): d[8], m[8] fp16, then 4 vectors of 32 bytes: byte 4r + j of vector
+ *     v holds row r's element 4v + j in its low nibble and 4(v + 4) + j in its high one
+ *     (one load, an AND and a shift give two chunks for all 8 rows).
  * Every (row, token) result is one float chain over the blocks, acc = fma(dx*dy, dot,
- * acc), the same whatever the batch, so batching never changes a token's numbers. */
+ * acc) (+ Q4_1's min chain, as its row-major dot keeps it), the same whatever the batch,
+ * so batching never changes a token's numbers. */
 #include "quants.h"
 #include "kernels_simd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUP_BYTES (8 * sizeof(lmc_fp16) + 8 * 32)
+static size_t group_bytes(lmc_type t) {
+    return t == LMC_TYPE_Q8_0 ? 8 * sizeof(lmc_fp16) + 8 * 32 : t == LMC_TYPE_Q4_1 ? 16 * sizeof(lmc_fp16) + 8 * 16 : 0;
+}
 
-bool lmc_q8_0_r8_available(void) {
+bool lmc_r8_available(lmc_type t) {
 #ifdef LMC_SCALAR_ONLY
+    (void)t;
     return false;
 #else
+    if (!group_bytes(t)) return false;
     const char *e = getenv("LMC_REPACK"); /* LMC_REPACK=0: keep the row-major kernels */
     if (e && strcmp(e, "0") == 0) return false;
     return strcmp(lmc_kernels_isa(), "avx512") == 0;
 #endif
 }
 
-bool lmc_q8_0_r8_fits(int64_t n_out, int64_t n_in) { return n_out > 0 && n_out % 8 == 0 && n_in > 0 && n_in % 32 == 0; }
+bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in) {
+    return group_bytes(t) && n_out > 0 && n_out % 8 == 0 && n_in > 0 && n_in % 32 == 0;
+}
 
-size_t lmc_q8_0_r8_bytes(int64_t n_out, int64_t n_in) { return (size_t)(n_out / 8) * (size_t)(n_in / 32) * GROUP_BYTES; }
+size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in) {
+    return (size_t)(n_out / 8) * (size_t)(n_in / 32) * group_bytes(t);
+}
 
-void lmc_q8_0_r8_pack(const void *src, int64_t n_out, int64_t n_in, void *dst) {
+void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void *dst) {
     const int64_t nb = n_in / 32;
-    const block_q8_0 *w = src;
+    const size_t gb = group_bytes(t);
     uint8_t *o = dst;
     for (int64_t g = 0; g < n_out / 8; g++)
-        for (int64_t i = 0; i < nb; i++, o += GROUP_BYTES) {
-            lmc_fp16 d[8];
-            for (int r = 0; r < 8; r++) d[r] = w[(g * 8 + r) * nb + i].d;
-            memcpy(o, d, sizeof d);
-            uint8_t *q = o + sizeof d;
-            for (int c = 0; c < 8; c++)
-                for (int r = 0; r < 8; r++)
-                    for (int j = 0; j < 4; j++)
-                        q[(c * 8 + r) * 4 + j] = (uint8_t)(w[(g * 8 + r) * nb + i].qs[4 * c + j] ^ 0x80);
+        for (int64_t i = 0; i < nb; i++, o += gb) {
+            if (t == LMC_TYPE_Q8_0) {
+                const block_q8_0 *w = src;
+                for (int r = 0; r < 8; r++) memcpy(o + 2 * r, &w[(g * 8 + r) * nb + i].d, 2);
+                uint8_t *q = o + 16;
+                for (int c = 0; c < 8; c++)
+                    for (int r = 0; r < 8; r++)
+                        for (int j = 0; j < 4; j++)
+                            q[(c * 8 + r) * 4 + j] = (uint8_t)(w[(g * 8 + r) * nb + i].qs[4 * c + j] ^ 0x80);
+            } else {
+                const block_q4_1 *w = src;
+                for (int r = 0; r < 8; r++) {
+                    memcpy(o + 2 * r, &w[(g * 8 + r) * nb + i].d, 2);
+                    memcpy(o + 16 + 2 * r, &w[(g * 8 + r) * nb + i].m, 2);
+                }
+                uint8_t *q = o + 32;
+                for (int r = 0; r < 8; r++) {
+                    const uint8_t *s = w[(g * 8 + r) * nb + i].qs; /* element e: e < 16 low nibble of s[e], else high of s[e - 16] */
+                    uint8_t e[32];
+                    for (int k = 0; k < 16; k++) e[k] = s[k] & 0x0F, e[k + 16] = s[k] >> 4;
+                    for (int v = 0; v < 4; v++)
+                        for (int j = 0; j < 4; j++)
+                            q[v * 32 + 4 * r + j] = (uint8_t)(e[4 * v + j] | (e[4 * (v + 4) + j] << 4));
+                }
+            }
         }
 }

@@ -1,4 +1,4 @@
-/* test_repack.c — Q8_0 weights interleaved 8 rows at a time (src/tensor/repack.c) and
+/* test_repack.c — Q8_0 and Q4_1 weights interleaved 8 rows at a time (src/tensor/repack.c) and
  * their AVX-512 VNNI matmul: every (row, token) result equals, bit for bit, the float
  * chain the layout promises (acc = fma(dx * dy, exact integer dot, acc) over the blocks,
  * written here in scalar C), whatever the batch it comes in and the thread count. On a
@@ -17,72 +17,94 @@ static float frand(void) {
     return (float)((double)(g_s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-int main(void) {
-    if (!lmc_q8_0_r8_available()) {
-        printf("no AVX-512 VNNI here (kernels %s): the repacked Q8_0 path is not used\n", lmc_kernels_isa());
-        return t_done("test_repack");
+/* The chain the layout promises, in scalar C: per (row, token),
+ * acc = fma(dx * dy, exact integer dot, acc) over the blocks (+ Q4_1's min chain). */
+static float ref_dot(lmc_type t, const void *wrow, const void *arow, int64_t nb) {
+    float acc = 0, summ = 0;
+    for (int64_t i = 0; i < nb; i++) {
+        int32_t s = 0;
+        float dx, dy;
+        if (t == LMC_TYPE_Q8_0) {
+            const block_q8_0 *x = (const block_q8_0 *)wrow + i, *y = (const block_q8_0 *)arow + i;
+            for (int k = 0; k < 32; k++) s += (int32_t)x->qs[k] * (int32_t)y->qs[k];
+            dx = lmc_fp16_to_fp32(x->d), dy = lmc_fp16_to_fp32(y->d);
+        } else {
+            const block_q4_1 *x = (const block_q4_1 *)wrow + i;
+            const block_q8_1 *y = (const block_q8_1 *)arow + i;
+            for (int k = 0; k < 16; k++)
+                s += (int32_t)(x->qs[k] & 0x0F) * y->qs[k] + (int32_t)(x->qs[k] >> 4) * y->qs[k + 16];
+            dx = lmc_fp16_to_fp32(x->d), dy = lmc_fp16_to_fp32(y->d);
+            summ = fmaf(lmc_fp16_to_fp32(x->m), lmc_fp16_to_fp32(y->s), summ);
+        }
+        acc = fmaf(dx * dy, (float)s, acc);
     }
+    return acc + summ;
+}
+
+static void check_type(lmc_type type, lmc_threadpool *tp) {
+    const char *name = lmc_type_name(type);
     const int64_t n_out = 40, n_in = 160, nb = n_in / 32, n_tok = 7;
-    CHECK(lmc_q8_0_r8_fits(n_out, n_in));
-    CHECK(!lmc_q8_0_r8_fits(12, n_in) && !lmc_q8_0_r8_fits(n_out, 48));
-    const size_t rb = lmc_type_row_bytes(LMC_TYPE_Q8_0, n_in);
+    CHECK(lmc_r8_fits(type, n_out, n_in));
+    CHECK(!lmc_r8_fits(type, 12, n_in) && !lmc_r8_fits(type, n_out, 48) && !lmc_r8_fits(LMC_TYPE_Q4_K, 256, 256));
+    const size_t rb = lmc_type_row_bytes(type, n_in);
     uint8_t *W = malloc(rb * (size_t)n_out);
     float *row = malloc(sizeof(float) * (size_t)n_in), *X = malloc(sizeof(float) * (size_t)(n_tok * n_in));
     for (int64_t r = 0; r < n_out; r++) {
-        /* rows of different scales, one with -127..127 extremes, one all zero */
-        for (int64_t k = 0; k < n_in; k++) row[k] = r == 3 ? 0.0f : frand() * (float)(1 + r % 5);
+        /* rows of different scales and offsets, one with extremes, one all zero */
+        for (int64_t k = 0; k < n_in; k++) row[k] = r == 3 ? 0.0f : frand() * (float)(1 + r % 5) + (float)(r % 3);
         if (r == 5) row[7] = 40.0f, row[8] = -40.0f;
-        CHECK_EQ_INT(lmc_quantize_row(LMC_TYPE_Q8_0, row, W + (size_t)r * rb, n_in), LMC_OK);
+        CHECK_EQ_INT(lmc_quantize_row(type, row, W + (size_t)r * rb, n_in), LMC_OK);
     }
     for (int64_t i = 0; i < n_tok * n_in; i++) X[i] = frand() * 3.0f;
-    void *P = aligned_alloc(64, (lmc_q8_0_r8_bytes(n_out, n_in) + 63) & ~(size_t)63);
-    lmc_q8_0_r8_pack(W, n_out, n_in, P);
+    void *P = aligned_alloc(64, (lmc_r8_bytes(type, n_out, n_in) + 63) & ~(size_t)63);
+    lmc_r8_pack(type, W, n_out, n_in, P);
 
-    /* the promised chain, in scalar C, on the activations quantized as matmul does */
-    const size_t ab = lmc_type_row_bytes(LMC_TYPE_Q8_0, n_in);
-    block_q8_0 *A = malloc(ab * (size_t)n_tok);
+    const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;
+    const size_t ab = lmc_type_row_bytes(vdt, n_in);
+    uint8_t *A = malloc(ab * (size_t)n_tok);
     float *ref = malloc(sizeof(float) * (size_t)(n_tok * n_out));
     for (int64_t t = 0; t < n_tok; t++) {
-        lmc_get_act_from_float(LMC_TYPE_Q8_0)(X + t * n_in, (char *)A + (size_t)t * ab, n_in);
-        const block_q8_0 *y = (const block_q8_0 *)((char *)A + (size_t)t * ab);
-        for (int64_t r = 0; r < n_out; r++) {
-            const block_q8_0 *x = (const block_q8_0 *)(W + (size_t)r * rb);
-            float acc = 0;
-            for (int64_t i = 0; i < nb; i++) {
-                int32_t s = 0;
-                for (int k = 0; k < 32; k++) s += (int32_t)x[i].qs[k] * (int32_t)y[i].qs[k];
-                acc = fmaf(lmc_fp16_to_fp32(x[i].d) * lmc_fp16_to_fp32(y[i].d), (float)s, acc);
-            }
-            ref[t * n_out + r] = acc;
-        }
+        lmc_get_act_from_float(vdt)(X + t * n_in, A + (size_t)t * ab, n_in);
+        for (int64_t r = 0; r < n_out; r++) ref[t * n_out + r] = ref_dot(type, W + (size_t)r * rb, A + (size_t)t * ab, nb);
     }
 
     float *Y = malloc(sizeof(float) * (size_t)(n_tok * n_out)), *Y1 = malloc(sizeof(float) * (size_t)n_out);
-    lmc_threadpool *tp = lmc_threadpool_init(2);
     for (int pass = 0; pass < 2; pass++) { /* 1 thread, then 2 */
-        CHECK_EQ_INT(lmc_matmul_q8_0_r8(pass ? tp : NULL, P, n_out, n_in, X, n_tok, Y), LMC_OK);
+        CHECK_EQ_INT(lmc_matmul_r8(pass ? tp : NULL, type, P, n_out, n_in, X, n_tok, Y), LMC_OK);
         int bad = 0;
         for (int64_t i = 0; i < n_tok * n_out; i++) bad += Y[i] != ref[i];
-        CHECK_MSG(bad == 0, "%d of %lld results differ from the scalar chain (%s)", bad, (long long)(n_tok * n_out),
-                  pass ? "2 threads" : "1 thread");
+        CHECK_MSG(bad == 0, "%s: %d of %lld results differ from the scalar chain (%s)", name, bad,
+                  (long long)(n_tok * n_out), pass ? "2 threads" : "1 thread");
     }
     /* each token alone: the same bits as in the batch of 7 (4-token tile + tail) */
     for (int64_t t = 0; t < n_tok; t++) {
-        CHECK_EQ_INT(lmc_matmul_q8_0_r8(NULL, P, n_out, n_in, X + t * n_in, 1, Y1), LMC_OK);
+        CHECK_EQ_INT(lmc_matmul_r8(NULL, type, P, n_out, n_in, X + t * n_in, 1, Y1), LMC_OK);
         for (int64_t r = 0; r < n_out; r++)
-            CHECK_MSG(Y1[r] == ref[t * n_out + r], "token %lld row %lld alone %.9g, in the batch %.9g", (long long)t,
-                      (long long)r, Y1[r], ref[t * n_out + r]);
+            CHECK_MSG(Y1[r] == ref[t * n_out + r], "%s: token %lld row %lld alone %.9g, in the batch %.9g", name,
+                      (long long)t, (long long)r, Y1[r], ref[t * n_out + r]);
     }
     /* and close to the row-major kernels (another float order) */
-    CHECK_EQ_INT(lmc_matmul(NULL, LMC_TYPE_Q8_0, W, n_out, n_in, X, n_tok, Y), LMC_OK);
+    CHECK_EQ_INT(lmc_matmul(NULL, type, W, n_out, n_in, X, n_tok, Y), LMC_OK);
     double worst = 0, big = 0; /* relative to the largest result: single results can cancel to ~0 */
     for (int64_t i = 0; i < n_tok * n_out; i++) worst = fmax(worst, fabs((double)Y[i] - ref[i])), big = fmax(big, fabs(ref[i]));
     worst /= big;
-    CHECK_MSG(worst < 1e-6, "repacked vs row-major: difference %.3g of the largest result", worst);
-    CHECK(lmc_matmul_q8_0_r8(NULL, P, 12, n_in, X, 1, Y1) != LMC_OK);
-    printf("repacked Q8_0: %lld x %lld, %lld tokens: bit-identical to the scalar chain at 1 and 2 threads and "
-           "per token; row-major kernels within %.2g of the largest result\n", (long long)n_out, (long long)n_in, (long long)n_tok, worst);
-    lmc_threadpool_free(tp);
+    CHECK_MSG(worst < 1e-6, "%s repacked vs row-major: difference %.3g of the largest result", name, worst);
+    CHECK(lmc_matmul_r8(NULL, type, P, 12, n_in, X, 1, Y1) != LMC_OK);
+    printf("repacked %s: %lld x %lld, %lld tokens: bit-identical to the scalar chain at 1 and 2 threads and per "
+           "token; row-major kernels within %.2g of the largest result\n",
+           name, (long long)n_out, (long long)n_in, (long long)n_tok, worst);
     free(W), free(row), free(X), free(P), free(A), free(ref), free(Y), free(Y1);
+}
+
+int main(void) {
+    if (!lmc_r8_available(LMC_TYPE_Q8_0)) {
+        printf("no AVX-512 VNNI here (kernels %s): the repacked path is not used\n", lmc_kernels_isa());
+        return t_done("test_repack");
+    }
+    CHECK(!lmc_r8_available(LMC_TYPE_Q4_0) && !lmc_r8_available(LMC_TYPE_F16));
+    lmc_threadpool *tp = lmc_threadpool_init(2);
+    check_type(LMC_TYPE_Q8_0, tp);
+    check_type(LMC_TYPE_Q4_1, tp);
+    lmc_threadpool_free(tp);
     return t_done("test_repack");
 }
