@@ -705,7 +705,8 @@ int lmc_context_truncate(lmc_context *c, int64_t n_keep);
 /* What lmc_generate does when the context fills: n_keep = 0 stops (default); n_keep > 0
  * keeps the last n_keep tokens (at most n_ctx - 1), evaluates them again from position
  * 0 and goes on, as nanoGPT crops its context. Exact for any position encoding (the
- * kept tokens are recomputed, not moved); costs one prefill of n_keep per shift. */
+ * kept tokens are recomputed, not moved); costs one prefill of n_keep per shift. Applies
+ * when lmc_generate starts on an empty cache (it knows only the tokens it ran). */
 int lmc_context_set_shift(lmc_context *c, int64_t n_keep);
 
 /* Runs tokens[0..n) at positions n_past .. n_past+n-1 and appends them to the cache.

@@ -31,9 +31,10 @@ int lmc_generate(lmc_context *c, const int32_t *prompt, int64_t n_prompt, int64_
     float *logits = malloc((size_t)V * sizeof(float));
     if (!logits) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
 
-    /* the tokens in the cache, in order, for a context shift */
+    /* the tokens in the cache, in order, for a context shift; only when this call fills
+     * the cache from empty (earlier tokens are not known here: then a full context stops) */
     const int64_t n_ctx = c->kv.n_ctx;
-    const int64_t keep = c->shift_keep < n_ctx - 1 ? c->shift_keep : n_ctx - 1;
+    const int64_t keep = c->n_past > 0 ? 0 : c->shift_keep < n_ctx - 1 ? c->shift_keep : n_ctx - 1;
     int32_t *win = keep > 0 ? malloc((size_t)n_ctx * sizeof(int32_t)) : NULL;
     if (keep > 0 && !win) {
         free(logits);

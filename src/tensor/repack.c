@@ -29,9 +29,14 @@ bool lmc_r8_available(lmc_type t) {
     return false;
 #else
     if (!group_bytes(t)) return false;
-    const char *e = getenv("LMC_REPACK"); /* LMC_REPACK=0: keep the row-major kernels */
-    if (e && strcmp(e, "0") == 0) return false;
-    return strcmp(lmc_kernels_isa(), "avx512") == 0;
+    static int on = -1; /* read once: every matmul asks */
+    int v = __atomic_load_n(&on, __ATOMIC_ACQUIRE);
+    if (v < 0) {
+        const char *e = getenv("LMC_REPACK"); /* LMC_REPACK=0: keep the row-major kernels */
+        v = !(e && strcmp(e, "0") == 0) && strcmp(lmc_kernels_isa(), "avx512") == 0;
+        __atomic_store_n(&on, v, __ATOMIC_RELEASE);
+    }
+    return v;
 #endif
 }
 
