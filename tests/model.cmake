@@ -52,6 +52,8 @@ lmc_add_test(model_ref_synth-llama-Q4_K_M_t2 ARGS $<TARGET_FILE:test_model_ref>
 lmc_add_test(test_model_bad SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_model_bad.c)
 # generation through a full context: crop to the last tokens and go on
 lmc_add_test(test_ctx_shift SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_ctx_shift.c)
+# a tied, repacked Q8_0 output: embedding rows from the packed copy equal the file's
+lmc_add_test(test_embed_packed SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_embed_packed.c)
 lmc_add_test(test_model_cli SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_model_cli.c)
 # F16 KV cache: keys, queries, values and attention weights meet in F16, so rows move
 # by ~1e-2 (llama.cpp's own F16-cache runs differ from the F32 reference by up to 0.02)
