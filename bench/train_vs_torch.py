@@ -8,10 +8,16 @@ python3-torch, whose BLAS is whatever /usr/lib/x86_64-linux-gnu/libblas.so.3 poi
 to (check `update-alternatives --display libblas.so.3-x86_64-linux-gnu`: compare only
 against OpenBLAS).
 
+OpenBLAS starts one thread per core whatever torch.set_num_threads says, so a "1-thread"
+PyTorch would run its GEMMs on every core: OPENBLAS_NUM_THREADS is set to THREADS here
+unless the environment sets it.
+
 usage: /usr/bin/python3 bench/train_vs_torch.py [LMC_BIN] [THREADS] [STEPS]
 """
-import subprocess, sys, time
-import torch
+import os, subprocess, sys, time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[2] if len(sys.argv) > 2 else "1")
+import torch  # noqa: E402  (after OPENBLAS_NUM_THREADS: the library reads it when loaded)
 from torch_gpt import GPT
 
 lmc = sys.argv[1] if len(sys.argv) > 1 else "build/lmc"
