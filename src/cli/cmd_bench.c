@@ -216,12 +216,10 @@ static int bench_tokens(lmc_context *c, const lmc_vocab *v, int n_vocab, int n, 
     return rc == LMC_OK ? 0 : -1;
 }
 
-/* -fa: 0 off, 1 on, 2 auto (default): the flash-attention path (tiled, F32 q) for
- * prompt processing, where it is faster, and the standard one for generation, where
- * lmc's flash-attention decode (llama.cpp's F16 numerics) is slower */
-static int g_flash_attn = 2;
-
-static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, int n_tok, bool gen,
+/* fa (-fa): 0 off, 1 on, 2 auto: the flash-attention path (tiled, F32 q) for prompt
+ * processing, where it is faster, and the standard one for generation, where lmc's
+ * flash-attention decode (llama.cpp's F16 numerics) is slower */
+static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, int fa, int n_tok, bool gen,
                      int threads, int reps, bench_result *r) {
     const lmc_model_hparams *hp = lmc_model_get_hparams(m);
     lmc_context_params cp = lmc_context_default_params();
@@ -229,7 +227,7 @@ static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, i
     cp.n_batch = n_tok; /* pp: one batch, as llama-bench (n_batch 2048, n_ubatch 512) at p <= 512 */
     cp.n_threads = threads;
     cp.kv_type = kv_type;
-    cp.flash_attn = g_flash_attn == 1 || (g_flash_attn == 2 && !gen);
+    cp.flash_attn = fa == 1 || (fa == 2 && !gen);
     lmc_context *c = lmc_context_init(m, cp);
     float *logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
     r->samples = malloc(sizeof(double) * (size_t)reps);
@@ -292,7 +290,7 @@ static long peak_rss_kib(void) {
 }
 
 static int bench_model(const char *path, long long p, long long n, const int *ts, int n_ts, long long reps,
-                       lmc_type kv_type, bool json, double bw_given, bool measure_bw) {
+                       lmc_type kv_type, int fa, bool json, double bw_given, bool measure_bw) {
     lmc_model *m = lmc_model_load(path);
     if (!m) return cli_lib_error();
     const lmc_model_hparams *hp = lmc_model_get_hparams(m);
@@ -308,7 +306,7 @@ static int bench_model(const char *path, long long p, long long n, const int *ts
             if (nt <= 0 || n_res >= 64) continue;
             bench_result *r = &res[n_res];
             memset(r, 0, sizeof *r);
-            rc = bench_one(m, v, kv_type, (int)nt, gen, ts[k], (int)reps, r);
+            rc = bench_one(m, v, kv_type, fa, (int)nt, gen, ts[k], (int)reps, r);
             if (rc != CLI_OK) { free(r->samples); break; }
             if (gen) r->weight_gbs = wbytes * r->mean / 1e9, r->bw_gbs = bw_given;
             n_res++;
@@ -388,6 +386,7 @@ int cmd_bench(int argc, char **argv) {
     const char *model = NULL;
     bool json = false;
     lmc_type kv_type = LMC_TYPE_F16;
+    int fa = 2; /* -fa auto */
     lmc_type types[32];
     int n_types = 0;
     for (int i = 1; i < argc; i++) {
@@ -430,9 +429,9 @@ int cmd_bench(int argc, char **argv) {
             json = true;
         } else if (strcmp(a, "-fa") == 0 || strcmp(a, "--flash-attn") == 0) {
             if ((rc = cli_value("bench", argc, argv, &i, &v))) return rc;
-            if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0) g_flash_attn = 1;
-            else if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) g_flash_attn = 0;
-            else if (strcmp(v, "auto") == 0) g_flash_attn = 2;
+            if (strcmp(v, "on") == 0 || strcmp(v, "1") == 0) fa = 1;
+            else if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0) fa = 0;
+            else if (strcmp(v, "auto") == 0) fa = 2;
             else return cli_usage_error("bench", "-fa must be on, off or auto, got '%s'", v);
         } else if (strcmp(a, "--kv-type") == 0) {
             if ((rc = cli_value("bench", argc, argv, &i, &v))) return rc;
@@ -462,7 +461,7 @@ int cmd_bench(int argc, char **argv) {
         if (kernels) return cli_usage_error("bench", "--kernels cannot be combined with -m");
         if (n_p == 0 && n_g == 0) return cli_usage_error("bench", "-p and -n are both 0: nothing to measure");
         if (n_ts == 0) ts[n_ts++] = (int)nt;
-        return bench_model(model, n_p, n_g, ts, n_ts, reps, kv_type, json, bw, memory && bw == 0);
+        return bench_model(model, n_p, n_g, ts, n_ts, reps, kv_type, fa, json, bw, memory && bw == 0);
     }
     if (json) return cli_usage_error("bench", "--json needs -m MODEL");
     if (!memory && !kernels) memory = kernels = true;

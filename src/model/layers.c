@@ -8,6 +8,7 @@
  * RoPE angles built by repeated multiplication in float, softmax sums in double, and
  * GELU through a table of F16 values. */
 #include "model-impl.h"
+#include "../tensor/quants.h"
 
 #include <math.h>
 #include <pthread.h>

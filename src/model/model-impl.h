@@ -199,16 +199,9 @@ int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const 
  * sgemm sum order where it differs (F16). Defined in src/tensor/matmul.c. */
 int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,
                      const float *X, int64_t n_tok, float *Y);
-/* Q8_0 / Q4_1 weights interleaved 8 rows at a time for AVX-512 VNNI (src/tensor/
- * repack.c, matmul.c; declared for the tensor area in quants.h). */
-bool lmc_r8_available(lmc_type t);
-bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in);
-size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in);
-void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void *dst);
-int lmc_matmul_r8(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in, const float *X,
-                  int64_t n_tok, float *Y);
 /* Row `token` of token_embd as floats. With a tied output that was repacked, from the
- * packed copy (same values), so the file's embedding pages stay out of memory. */
+ * packed copy (same values), so the file's embedding pages stay out of memory. The
+ * repacked weights (src/tensor/repack.c) are declared in src/tensor/quants.h. */
 int lmc_model_embed_row(const lmc_model *m, int32_t token, float *dst);
 
 /* ---- the context ----------------------------------------------------------------- */

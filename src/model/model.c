@@ -2,6 +2,7 @@
  * hard-coded shape) and bind every tensor, checking its shape against them. Errors name
  * the file, the key or tensor, and what was expected. */
 #include "model-impl.h"
+#include "../tensor/quants.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,25 @@ static int bind_weight(loader *L, lmc_weight *w, const char *name, int64_t n_in,
     return LMC_OK;
 }
 
+/* Hands p (malloc'd or aligned_alloc'd) to the model, freed with it; frees p and fails
+ * when it is NULL or the list cannot grow. */
+static int own(loader *L, void *p) {
+    if (p && L->n_owned == L->cap_owned) {
+        int cap = L->cap_owned ? 2 * L->cap_owned : 64;
+        void **o = realloc(L->owned, (size_t)cap * sizeof *o);
+        if (!o) {
+            free(p);
+            p = NULL;
+        } else {
+            L->owned = o;
+            L->cap_owned = cap;
+        }
+    }
+    if (!p) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+    L->owned[L->n_owned++] = p;
+    return LMC_OK;
+}
+
 /* 1-D tensors (norms, biases) are used as floats: F32 points into the file, other types
  * are converted once. */
 static int bind_vec(loader *L, const float **out, const char *name, int64_t n, bool required) {
@@ -210,16 +230,8 @@ static int bind_vec(loader *L, const float **out, const char *name, int64_t n, b
         *out = t->data;
         return LMC_OK;
     }
-    if (L->n_owned == L->cap_owned) {
-        int cap = L->cap_owned ? 2 * L->cap_owned : 64;
-        void **p = realloc(L->owned, (size_t)cap * sizeof *p);
-        if (!p) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
-        L->owned = p;
-        L->cap_owned = cap;
-    }
     float *f = malloc((size_t)n * sizeof(float));
-    if (!f) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
-    L->owned[L->n_owned++] = f;
+    if ((rc = own(L, f))) return rc;
     rc = lmc_dequantize_row(t->type, t->data, f, n);
     if (rc) return lmc_set_error(rc, "%s: tensor '%s': cannot convert %s to F32: %s", L->path, name,
                                  lmc_type_name(t->type), lmc_last_error());
@@ -320,26 +332,14 @@ static int pack_weight(loader *L, lmc_weight *w) {
         return LMC_OK;
     const size_t bytes = lmc_r8_bytes(w->type, w->n_out, w->n_in);
     void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    if (!p) return lmc_set_error(LMC_ERR_NOMEM, "out of memory repacking a %zu-byte weight", bytes);
-    if (L->n_owned == L->cap_owned) {
-        int cap = L->cap_owned ? 2 * L->cap_owned : 64;
-        void **o = realloc(L->owned, (size_t)cap * sizeof *o);
-        if (!o) {
-            free(p);
-            return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
-        }
-        L->owned = o;
-        L->cap_owned = cap;
-    }
-    L->owned[L->n_owned++] = p;
+    int rc = own(L, p);
+    if (rc) return rc;
     lmc_r8_pack(w->type, w->data, w->n_out, w->n_in, p);
     w->packed = p;
     const long pg = sysconf(_SC_PAGESIZE);
     uintptr_t b = ((uintptr_t)w->data + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
     uintptr_t e = ((uintptr_t)w->data + w->mat_bytes) & ~(uintptr_t)(pg - 1);
-    if (pg > 0 && e > b) {
-        madvise((void *)b, e - b, MADV_DONTNEED);
-    }
+    if (pg > 0 && e > b) madvise((void *)b, e - b, MADV_DONTNEED);
     return LMC_OK;
 }
 
@@ -351,32 +351,19 @@ static int pack_all(loader *L) {
         lmc_weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->ffn_gate, &l->ffn_up, &l->ffn_down};
         for (size_t k = 0; !rc && k < sizeof ws / sizeof ws[0]; k++) rc = pack_weight(L, ws[k]);
     }
-    /* the output last (by now the layers' file pages are gone); a tied one only as Q8_0,
-     * whose embedding rows lmc_model_embed_row reads from the packed copy */
-    if (!rc && (!m->hp.tied_output || m->output.type == LMC_TYPE_Q8_0)) rc = pack_weight(L, &m->output);
+    /* the output last (by now the layers' file pages are gone); a tied one's embedding
+     * rows are then read from the packed copy (lmc_model_embed_row) */
+    if (!rc) rc = pack_weight(L, &m->output);
     return rc;
 }
 
 int lmc_model_embed_row(const lmc_model *m, int32_t token, float *dst) {
-    const int64_t C = m->hp.n_embd;
-    if (m->hp.tied_output && m->output.packed && m->output.type == LMC_TYPE_Q8_0) {
-        /* group token / 8, lane token % 8 of every group-block (repack.c's layout) */
-        const int64_t nb = C / 32;
-        const size_t gb = 8 * sizeof(uint16_t) + 8 * 32;
-        const uint8_t *g = (const uint8_t *)m->output.packed + (size_t)(token / 8) * (size_t)nb * gb;
-        const int r = token % 8;
-        for (int64_t i = 0; i < nb; i++, g += gb) {
-            uint16_t d;
-            memcpy(&d, g + (size_t)r * sizeof d, sizeof d);
-            const float df = lmc_f16_to_f32(d);
-            for (int c = 0; c < 8; c++)
-                for (int j = 0; j < 4; j++)
-                    dst[i * 32 + 4 * c + j] = df * (float)(int8_t)(g[16 + (c * 8 + r) * 4 + j] ^ 0x80);
-        }
+    if (m->hp.tied_output && m->output.packed) {
+        lmc_r8_get_row(m->output.type, m->output.packed, m->hp.n_embd, token, dst);
         return LMC_OK;
     }
     const uint8_t *row = (const uint8_t *)m->tok_embd.data + (size_t)token * m->tok_embd.row_bytes;
-    return lmc_dequantize_row(m->tok_embd.type, row, dst, C);
+    return lmc_dequantize_row(m->tok_embd.type, row, dst, m->hp.n_embd);
 }
 
 lmc_model *lmc_model_load(const char *path) {

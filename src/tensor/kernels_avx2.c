@@ -683,24 +683,7 @@ lmc_from_float_fn lmc_act_from_float_avx2(lmc_type t) {
 /* ---- FP32 FMA peak (benchmark) ----------------------------------------------------------- */
 
 double lmc_fma_burn_avx2(int64_t iters, float *sink) {
-    /* twelve named accumulators, not an array: an array can stay in memory, and the loop
-     * then measures store-to-load forwarding instead of the FMA units */
-#define BURN_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define BURN_INIT(k) __m256 a##k = _mm256_set1_ps(1.0f + 0.01f * (float)(k));
-#define BURN_STEP(k) a##k = _mm256_fmadd_ps(a##k, m, c);
-#define BURN_SUM(k) s = _mm256_add_ps(s, a##k);
-    BURN_CHAINS(BURN_INIT)
-    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    for (int64_t i = 0; i < iters; i++) {
-        /* 12 independent chains cover FMA latency x throughput on current cores */
-        BURN_CHAINS(BURN_STEP)
-    }
-    __m256 s = _mm256_set1_ps(0.0f);
-    BURN_CHAINS(BURN_SUM)
+    LMC_FMA_BURN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, iters);
     *sink = hsum_ps(s);
-#undef BURN_CHAINS
-#undef BURN_INIT
-#undef BURN_STEP
-#undef BURN_SUM
     return (double)iters * 12 * 8 * 2;
 }

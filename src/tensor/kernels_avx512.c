@@ -187,25 +187,8 @@ double lmc_fma_burn_avx512(int64_t iters, float *sink) {
     *sink = 0;
     return 0;
 #else
-    /* twelve named accumulators, not an array: an array can stay in memory, and the loop
-     * then measures store-to-load forwarding instead of the FMA units */
-#define BURN_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-#define BURN_INIT(k) __m512 a##k = _mm512_set1_ps(1.0f + 0.01f * (float)(k));
-#define BURN_STEP(k) a##k = _mm512_fmadd_ps(a##k, m, c);
-#define BURN_SUM(k) s = _mm512_add_ps(s, a##k);
-    BURN_CHAINS(BURN_INIT)
-    const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    for (int64_t i = 0; i < iters; i++) {
-        /* 12 independent chains cover FMA latency x throughput on current cores */
-        BURN_CHAINS(BURN_STEP)
-    }
-    __m512 s = _mm512_set1_ps(0.0f);
-    BURN_CHAINS(BURN_SUM)
+    LMC_FMA_BURN(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, iters);
     *sink = _mm512_reduce_add_ps(s);
-#undef BURN_CHAINS
-#undef BURN_INIT
-#undef BURN_STEP
-#undef BURN_SUM
     return (double)iters * 12 * 16 * 2;
 #endif
 }

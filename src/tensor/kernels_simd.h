@@ -31,4 +31,21 @@ double lmc_fma_burn_avx2(int64_t iters, float *sink);
 double lmc_fma_burn_avx512(int64_t iters, float *sink);
 #endif
 
+/* Body of the lmc_fma_burn_* functions for vector type V: twelve named accumulators, not
+ * an array (an array can stay in memory, and the loop then measures store-to-load
+ * forwarding instead of the FMA units); 12 independent chains cover FMA latency x
+ * throughput on current cores. Leaves the sum of the chains in `s`. */
+#define LMC_FMA_BURN(V, SET1, FMA, ADD, iters)                                                   \
+    V a0 = SET1(1.00f), a1 = SET1(1.01f), a2 = SET1(1.02f), a3 = SET1(1.03f), a4 = SET1(1.04f);   \
+    V a5 = SET1(1.05f), a6 = SET1(1.06f), a7 = SET1(1.07f), a8 = SET1(1.08f), a9 = SET1(1.09f);   \
+    V a10 = SET1(1.10f), a11 = SET1(1.11f);                                                      \
+    const V m_ = SET1(0.999999f), c_ = SET1(1e-7f);                                              \
+    for (int64_t i_ = 0; i_ < (iters); i_++) {                                                   \
+        a0 = FMA(a0, m_, c_), a1 = FMA(a1, m_, c_), a2 = FMA(a2, m_, c_), a3 = FMA(a3, m_, c_);  \
+        a4 = FMA(a4, m_, c_), a5 = FMA(a5, m_, c_), a6 = FMA(a6, m_, c_), a7 = FMA(a7, m_, c_);  \
+        a8 = FMA(a8, m_, c_), a9 = FMA(a9, m_, c_), a10 = FMA(a10, m_, c_), a11 = FMA(a11, m_, c_); \
+    }                                                                                            \
+    V s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));                     \
+    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)))
+
 #endif /* LMC_KERNELS_SIMD_H */

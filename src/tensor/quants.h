@@ -220,6 +220,9 @@ bool lmc_r8_available(lmc_type t);
 bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in);
 size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in);
 void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void *dst);
+/* Row `row` of packed weights as floats: the values lmc_dequantize_row gives for the
+ * original row (a tied output's embedding lookups read it, not the dropped file pages). */
+void lmc_r8_get_row(lmc_type t, const void *P, int64_t n_in, int64_t row, float *dst);
 /* lmc_matmul for repacked weights P of type t (matmul.c); activations quantized as for
  * the row-major kernels (Q8_0, Q8_1). */
 int lmc_matmul_r8(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in, const float *X,

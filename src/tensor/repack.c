@@ -80,3 +80,31 @@ void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void 
             }
         }
 }
+
+void lmc_r8_get_row(lmc_type t, const void *P, int64_t n_in, int64_t row, float *dst) {
+    /* group row / 8, lane row % 8 of every group-block; the same float steps as the
+     * row-major dequantizers (d * q, then + m for Q4_1), so the same values */
+    const int64_t nb = n_in / 32;
+    const size_t gb = group_bytes(t);
+    const uint8_t *g = (const uint8_t *)P + (size_t)(row / 8) * (size_t)nb * gb;
+    const int r = (int)(row % 8);
+    for (int64_t i = 0; i < nb; i++, g += gb, dst += 32) {
+        lmc_fp16 h;
+        memcpy(&h, g + 2 * r, sizeof h);
+        const float d = lmc_fp16_to_fp32(h);
+        if (t == LMC_TYPE_Q8_0) {
+            for (int c = 0; c < 8; c++)
+                for (int j = 0; j < 4; j++) dst[4 * c + j] = d * (float)(int8_t)(g[16 + (c * 8 + r) * 4 + j] ^ 0x80);
+        } else {
+            memcpy(&h, g + 16 + 2 * r, sizeof h);
+            const float m = lmc_fp16_to_fp32(h);
+            for (int v = 0; v < 4; v++)
+                for (int j = 0; j < 4; j++) {
+                    const uint8_t b = g[32 + v * 32 + 4 * r + j];
+                    const float p0 = d * (float)(b & 0x0F), p1 = d * (float)(b >> 4);
+                    dst[4 * v + j] = p0 + m;
+                    dst[4 * (v + 4) + j] = p1 + m;
+                }
+        }
+    }
+}

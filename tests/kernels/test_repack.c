@@ -83,6 +83,20 @@ static void check_type(lmc_type type, lmc_threadpool *tp) {
             CHECK_MSG(Y1[r] == ref[t * n_out + r], "%s: token %lld row %lld alone %.9g, in the batch %.9g", name,
                       (long long)t, (long long)r, Y1[r], ref[t * n_out + r]);
     }
+    /* every row read back from the packed copy: the values of the row-major dequantizer */
+    float *deq = malloc(sizeof(float) * (size_t)n_in), *got = malloc(sizeof(float) * (size_t)n_in);
+    int64_t bad_rows = 0;
+    for (int64_t r = 0; r < n_out; r++) {
+        CHECK_EQ_INT(lmc_dequantize_row(type, W + (size_t)r * rb, deq, n_in), LMC_OK);
+        lmc_r8_get_row(type, P, n_in, r, got);
+        for (int64_t k = 0; k < n_in; k++)
+            if (got[k] != deq[k]) {
+                bad_rows++;
+                break;
+            }
+    }
+    CHECK_MSG(bad_rows == 0, "%s: %lld rows read from the packed copy differ from the file's", name, (long long)bad_rows);
+    free(deq), free(got);
     /* and close to the row-major kernels (another float order) */
     CHECK_EQ_INT(lmc_matmul(NULL, type, W, n_out, n_in, X, n_tok, Y), LMC_OK);
     double worst = 0, big = 0; /* relative to the largest result: single results can cancel to ~0 */
@@ -91,7 +105,7 @@ static void check_type(lmc_type type, lmc_threadpool *tp) {
     CHECK_MSG(worst < 1e-6, "%s repacked vs row-major: difference %.3g of the largest result", name, worst);
     CHECK(lmc_matmul_r8(NULL, type, P, 12, n_in, X, 1, Y1) != LMC_OK);
     printf("repacked %s: %lld x %lld, %lld tokens: bit-identical to the scalar chain at 1 and 2 threads and per "
-           "token; row-major kernels within %.2g of the largest result\n",
+           "token; rows read back as dequantized; row-major kernels within %.2g of the largest result\n",
            name, (long long)n_out, (long long)n_in, (long long)n_tok, worst);
     free(W), free(row), free(X), free(P), free(A), free(ref), free(Y), free(Y1);
 }

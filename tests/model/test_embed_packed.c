@@ -4,6 +4,7 @@
 #include "lmc.h"
 #include "test_util.h"
 #include "../../src/model/model-impl.h"
+#include "../../src/tensor/quants.h"
 
 #include <stdlib.h>
 
