@@ -53,6 +53,11 @@ int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_p
         off += (uint64_t)((t[i].n + 15) & ~(int64_t)15);
     }
     c->block = NULL; /* owned through f->mem */
+    f->seg_cap = n_ctx / pool->S + 2;
+    if (!(f->seg = calloc((size_t)(n_threads > 1 ? n_threads : 1) * (size_t)f->seg_cap, sizeof *f->seg))) {
+        lmc_batch_forward_free(f);
+        return LMC_ERR_NOMEM;
+    }
     if (n_threads > 1) {
         f->tp = lmc_threadpool_init(n_threads);
         if (!f->tp) {
@@ -68,6 +73,7 @@ int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_p
 void lmc_batch_forward_free(lmc_batch_forward *f) {
     if (!f) return;
     lmc_threadpool_free(f->tp);
+    free(f->seg);
     free(f->mem);
     memset(f, 0, sizeof *f);
 }
@@ -96,12 +102,14 @@ static int embed(lmc_batch_forward *f, const int32_t *tok, int64_t T) {
     return LMC_OK;
 }
 
-/* Attention of one sequence of the step (its rows start at r0): gather its keys and
- * values from its blocks into kg/vg and attend (tp NULL: on this thread). A layer
- * with a sliding window W needs only positions pos0-W+1 .. on: those are gathered
- * and the positions shifted, which leaves every query's keys the same. */
+/* Attention of one sequence of the step (its rows start at r0), tp NULL: on this
+ * thread. F32 and F16 pools are read in place, block by block through the sequence's
+ * table (seg: room for the runs). A Q8_0 pool is gathered into kg/vg as F32 rows
+ * first. A layer with a sliding window W needs only positions pos0-W+1 .. on: those
+ * are read (gathered with the positions shifted, which leaves every query's keys the
+ * same). Either way the numbers are those of one contiguous cache. */
 static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const lmc_batch_seq *q, int64_t r0,
-                       float *kg, float *vg, float *scratch) {
+                       float *kg, float *vg, lmc_kv_seg *seg, float *scratch) {
     const lmc_model_hparams *hp = &f->m->hp;
     lmc_context *c = &f->shell;
     lmc_block_pool *pool = f->pool;
@@ -110,12 +118,24 @@ static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const l
     const int64_t W = lmc_model_layer_window(f->m, il);
     const int64_t g0 = W > 0 ? LMC_MAX((int64_t)0, q->pos0 - W + 1) : 0;
     const lmc_type gt = lmc_block_gather_type(pool);
+    const bool flash = f->flash_attn && gt == LMC_TYPE_F16;
+    if (gt == pool->type && !flash) {
+        lmc_attn_args a = {
+            .out = c->att + r0 * HD, .q = c->q + r0 * HD, .seg = seg,
+            .n_seg = lmc_block_segments(pool, il, q->table, g0, N, seg), .kv_type = gt,
+            .T = q->T, .pos0 = q->pos0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
+            .window = W, .scale = 1.0f / sqrtf((float)hp->head_dim),
+            .scratch = scratch, .scratch_stride = f->n_ctx + 32 * (int64_t)hp->head_dim,
+        };
+        lmc_attention_forward(tp, &a);
+        return;
+    }
     lmc_block_gather(pool, il, q->table, g0, N, kg, vg);
     lmc_attn_args a = {
         .out = c->att + r0 * HD, .probs = NULL, .q = c->q + r0 * HD,
         .kc = kg, .vc = vg, .kv_type = gt,
         .T = q->T, .pos0 = q->pos0 - g0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
-        .window = W, .flash = f->flash_attn && gt == LMC_TYPE_F16,
+        .window = W, .flash = flash,
         .scale = 1.0f / sqrtf((float)hp->head_dim),
         .scratch = scratch, .scratch_stride = f->n_ctx + 32 * (int64_t)hp->head_dim,
     };
@@ -141,7 +161,7 @@ static void small_attn_task(void *arg, int ith, int nth) {
     for (int i = 0; i < t->n; i++)
         if (t->owner[i] == ith)
             attend_seq(f, NULL, t->il, &t->s[i], t->r0[i], f->kg + (size_t)ith * f->n_ctx * Ckv,
-                       f->vg + (size_t)ith * f->n_ctx * Ckv, f->shell.scratch + ith * stride);
+                       f->vg + (size_t)ith * f->n_ctx * Ckv, f->seg + ith * f->seg_cap, f->shell.scratch + ith * stride);
 }
 
 /* Stores the step's K/V rows in each sequence's blocks, attends, and projects:
@@ -177,7 +197,7 @@ static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc
         r0 += q->T;
     }
     for (int i = 0; i < n; i++)
-        if (f->owner[i] < 0) attend_seq(f, f->tp, il, &s[i], f->row0[i], f->kg, f->vg, c->scratch);
+        if (f->owner[i] < 0) attend_seq(f, f->tp, il, &s[i], f->row0[i], f->kg, f->vg, f->seg, c->scratch);
     if (any_small) {
         small_task t = {.f = f, .il = il, .n = n, .s = s, .r0 = f->row0, .owner = f->owner};
         lmc_threadpool_run(f->tp, small_attn_task, &t);

@@ -207,6 +207,21 @@ void lmc_block_copy(lmc_block_pool *p, int32_t dst, int32_t src) {
     }
 }
 
+int lmc_block_segments(const lmc_block_pool *p, int layer, const int32_t *table, int64_t start, int64_t n,
+                       lmc_kv_seg *out) {
+    int k = 0;
+    for (int64_t pos = start; pos < n;) {
+        const int32_t slot = (int32_t)(pos % p->S);
+        const int64_t rows = LMC_MIN((int64_t)(p->S - slot), n - pos);
+        const int32_t id = table[pos / p->S];
+        if (id >= 0) /* dropped blocks lie outside every layer's window: never read */
+            out[k++] = (lmc_kv_seg){.p0 = pos, .n = rows, .k = p->k + row_off(p, layer, id, slot),
+                                    .v = p->v + row_off(p, layer, id, slot)};
+        pos += rows;
+    }
+    return k;
+}
+
 lmc_type lmc_block_gather_type(const lmc_block_pool *p) {
     return p->type == LMC_TYPE_Q8_0 ? LMC_TYPE_F32 : p->type;
 }

@@ -75,6 +75,11 @@ void lmc_block_store(lmc_block_pool *p, int layer, int32_t id, int32_t slot, con
  * into contiguous rows kout/vout [n - start][Ckv] of lmc_block_gather_type (the
  * pool's type for F32/F16, F32 for Q8_0). Blocks marked -1 (outside every window)
  * give zero rows. */
+/* The same positions as runs of rows where they are stored (one per block, dropped
+ * blocks left out): for the F32 and F16 pools, which attention reads in place. Returns
+ * the number of runs written to out (at most (n - start) / S + 2). */
+int lmc_block_segments(const lmc_block_pool *p, int layer, const int32_t *table, int64_t start, int64_t n,
+                       lmc_kv_seg *out);
 void lmc_block_gather(const lmc_block_pool *p, int layer, const int32_t *table, int64_t start, int64_t n,
                       void *kout, void *vout);
 lmc_type lmc_block_gather_type(const lmc_block_pool *p);
@@ -188,6 +193,8 @@ typedef struct lmc_batch_forward {
     bool flash_attn;           /* llama.cpp's flash-attention numerics (F16 pool)     */
     lmc_context shell;         /* buffers in the layout lmc_moe_forward reads          */
     float *kg, *vg;            /* gathered K / V rows [n_threads][n_ctx][Ckv] (F32 size) */
+    lmc_kv_seg *seg;           /* block runs [n_threads][n_ctx / S + 2] (F32 / F16 pools) */
+    int64_t seg_cap;           /* runs per thread                                       */
     int64_t *row0;             /* [B] first activation row of each step sequence      */
     int32_t *owner;            /* [B] thread that attends a short sequence, or -1     */
     float *logits;             /* [n_out_cap][V]                                      */

@@ -197,20 +197,25 @@ static void softmax_scalar(float *s, int64_t n, float scale) {
     lmc_softmax_forward(s, n);
 }
 
-static void accum_scalar(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
-                         bool vec_dot_order, float *acc) {
-    (void)vec_dot_order;
-    (void)acc;
-    for (int d = 0; d < D; d++) out[d] = 0.0f;
-    for (int64_t j = 0; j < n_kv; j++) {
+/* portable: one partial sum (P = 1), every row added in order */
+static void accum_rows_scalar(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
+                              int64_t stride, int D, int P) {
+    (void)j0;
+    (void)P;
+    for (int64_t j = 0; j < n; j++) {
         if (f16) {
             const uint16_t *v = (const uint16_t *)vc + j * stride;
-            for (int d = 0; d < D; d++) out[d] += p[j] * lmc_f16_to_f32(v[d]);
+            for (int d = 0; d < D; d++) acc[d] += p[j] * lmc_f16_to_f32(v[d]);
         } else {
             const float *v = (const float *)vc + j * stride;
-            for (int d = 0; d < D; d++) out[d] += p[j] * v[d];
+            for (int d = 0; d < D; d++) acc[d] += p[j] * v[d];
         }
     }
+}
+
+static void accum_reduce_scalar(float *out, const float *acc, int D, bool vec_dot_order) {
+    (void)vec_dot_order;
+    memcpy(out, acc, (size_t)D * sizeof(float));
 }
 
 static void round_f16_scalar(float *x, int64_t n) {
@@ -221,14 +226,19 @@ static void round_f16_scalar(float *x, int64_t n) {
 static void (*g_scores)(float *, const float *, const void *, bool, int64_t, int64_t, int, bool) = scores_scalar;
 static void (*g_softmax)(float *, int64_t, float) = softmax_scalar;
 static void (*g_round_f16)(float *, int64_t) = round_f16_scalar;
-static void (*g_accum)(float *, const float *, const void *, bool, int64_t, int64_t, int, bool, float *) = accum_scalar;
+static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t, int64_t, int64_t, int,
+                            int) = accum_rows_scalar;
+static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
+static int g_accum_parts = 0; /* 0: one partial sum (portable); else llama.cpp's 8 or 32 */
 
 static void pick_kernels(void) {
 #ifndef LMC_SCALAR_ONLY
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
         g_scores = lmc_attn_scores_avx2;
         g_softmax = lmc_attn_softmax_avx2;
-        g_accum = lmc_attn_accum_avx2;
+        g_accum_rows = lmc_attn_accum_rows_avx2;
+        g_accum_reduce = lmc_attn_accum_reduce;
+        g_accum_parts = 1;
         g_swiglu = lmc_swiglu_avx2;
         g_round_f16 = lmc_round_f16_avx2;
     }
@@ -296,7 +306,19 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     /* llama.cpp forms q.k with its tinyBLAS GEMM for several F16 queries and with
      * vec_dot otherwise (an F32 query block is a strided view, one query is a GEMV),
      * and p.V with tinyBLAS for several queries, vec_dot for one */
-    g_scores(s, q, (const uint8_t *)a->kc + head_off, f16, n_kv, Ckv, D, !(f16 && a->T > 1));
+    const bool vdo_scores = !(f16 && a->T > 1), vdo_acc = a->T == 1;
+    const size_t kvh_off = (size_t)kvh * (size_t)D * esz;
+    if (a->seg) { /* a paged cache: each block's rows where they are, in position order */
+        for (int i = 0; i < a->n_seg; i++) {
+            const lmc_kv_seg *g = &a->seg[i];
+            const int64_t lo = LMC_MAX(g->p0, first), hi = LMC_MIN(g->p0 + g->n, pos + 1);
+            if (lo < hi)
+                g_scores(s + (lo - first), q, (const uint8_t *)g->k + (size_t)((lo - g->p0) * Ckv) * esz + kvh_off, f16,
+                         hi - lo, Ckv, D, vdo_scores);
+        }
+    } else {
+        g_scores(s, q, (const uint8_t *)a->kc + head_off, f16, n_kv, Ckv, D, vdo_scores);
+    }
     g_softmax(s, n_kv, a->scale);
     if (f16 && !tiled) g_round_f16(s, n_kv); /* the weights meet an F16 V */
     if (a->probs) {
@@ -305,7 +327,21 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
         memcpy(p + first, s, (size_t)n_kv * sizeof(float));
         memset(p + pos + 1, 0, (size_t)(a->pos0 + a->T - pos - 1) * sizeof(float));
     }
-    g_accum(out, s, (const uint8_t *)a->vc + head_off, f16, n_kv, Ckv, D, a->T == 1, s + a->pos0 + a->T);
+    float *acc = s + a->pos0 + a->T; /* [P][D] partial sums */
+    const int P = g_accum_parts ? (vdo_acc ? 32 : 8) : 1;
+    memset(acc, 0, (size_t)P * (size_t)D * sizeof(float));
+    if (a->seg) {
+        for (int i = 0; i < a->n_seg; i++) {
+            const lmc_kv_seg *g = &a->seg[i];
+            const int64_t lo = LMC_MAX(g->p0, first), hi = LMC_MIN(g->p0 + g->n, pos + 1);
+            if (lo < hi)
+                g_accum_rows(acc, s + (lo - first), (const uint8_t *)g->v + (size_t)((lo - g->p0) * Ckv) * esz + kvh_off,
+                             f16, lo - first, hi - lo, Ckv, D, P);
+        }
+    } else {
+        g_accum_rows(acc, s, (const uint8_t *)a->vc + head_off, f16, 0, n_kv, Ckv, D, P);
+    }
+    g_accum_reduce(out, acc, D, vdo_acc);
 }
 
 static void attention_task(void *arg, int ith, int nth) {

@@ -135,22 +135,25 @@ void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) s[i] *= inv;
 }
 
-void lmc_attn_accum_avx2(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
-                         bool vec_dot_order, float *acc) {
-    /* Partial sums per output d, as llama.cpp forms them: tinyBLAS keeps 8 lanes
-     * (j mod 8), vec_dot 4 vectors of 8 lanes over steps of 32 (j mod 32). acc holds
-     * [32][D] floats. Positions past n_kv are zero in llama.cpp's padded cache, so
-     * they add nothing and need no visit. */
+/* Partial sums per output d, as llama.cpp forms them: tinyBLAS keeps 8 lanes (j mod 8),
+ * vec_dot 4 vectors of 8 lanes over steps of 32 (j mod 32); acc holds [P][D] floats.
+ * Rows j0 .. j0+n-1 of the attended range add into acc (a KV block at a time when the
+ * cache is paged; the order per partial sum is j's, whatever the split). Positions past
+ * n_kv are zero in llama.cpp's padded cache, so they add nothing and need no visit. */
+void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
+                              int64_t stride, int D, int P) {
     const size_t esz = f16 ? 2 : 4;
-    const int P = vec_dot_order ? 32 : 8, D8 = D & ~7;
-    memset(acc, 0, (size_t)P * (size_t)D * sizeof(float));
-    for (int64_t j = 0; j < n_kv; j++) {
+    const int D8 = D & ~7;
+    for (int64_t j = 0; j < n; j++) {
         const void *v = (const uint8_t *)vc + (size_t)(j * stride) * esz;
-        float *a = acc + (size_t)(j % P) * (size_t)D;
+        float *a = acc + (size_t)((j0 + j) % P) * (size_t)D;
         const __m256 w = _mm256_set1_ps(p[j]);
         for (int d = 0; d < D8; d += 8) _mm256_storeu_ps(a + d, _mm256_fmadd_ps(load8(v, f16, d), w, _mm256_loadu_ps(a + d)));
         for (int d = D8; d < D; d++) a[d] = fmaf(load1(v, f16, d), p[j], a[d]);
     }
+}
+
+void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order) {
 #define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
     if (vec_dot_order) {
         for (int d = 0; d < D; d++) {

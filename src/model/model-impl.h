@@ -165,10 +165,21 @@ void lmc_softmax_forward(float *x, int64_t n);
  *   scratch [n_threads][scratch_stride] floats, scratch_stride >= pos0 + T + 32 D
  * With an F16 cache, q and the weights are rounded to F16 before their dot products,
  * as llama.cpp does when it multiplies by an F16 cache. */
+/* Cache positions p0 .. p0+n-1 stored contiguously (one KV block of a paged cache):
+ * their K and V rows, n_head_kv * D elements each. */
+typedef struct lmc_kv_seg {
+    int64_t p0, n;
+    const void *k, *v;
+} lmc_kv_seg;
+
 typedef struct lmc_attn_args {
     float *out, *probs;
     const float *q;
     const void *kc, *vc;
+    const lmc_kv_seg *seg;   /* when set (n_seg runs in position order, covering every
+                              * position attended): read the cache through these
+                              * instead of kc/vc. Not with flash or probs. */
+    int n_seg;
     lmc_type kv_type;
     int64_t T, pos0;
     int n_head, n_head_kv, D;
@@ -185,8 +196,12 @@ void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
 void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
                           bool vec_dot_order);
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale);
-void lmc_attn_accum_avx2(float *out, const float *p, const void *vc, bool f16, int64_t n_kv, int64_t stride, int D,
-                         bool vec_dot_order, float *acc);
+/* acc[P][D] += the weighted V rows j0 .. j0+n-1 of the attended range, row j into
+ * partial sum j mod P (P = 32 in vec_dot order, 8 in tinyBLAS's); then out[D] = the
+ * partial sums added in llama.cpp's order. */
+void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
+                              int64_t stride, int D, int P);
+void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order);
 void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 /* x[n] rounded to the nearest F16 value, kept as float */
 void lmc_round_f16_avx2(float *x, int64_t n);

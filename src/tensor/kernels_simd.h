@@ -19,12 +19,13 @@ lmc_vec_dot_fn lmc_vec_dot_avx512(lmc_type t);
 lmc_vec_dot4_fn lmc_vec_dot4_avx512(lmc_type t);
 lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t);
 /* Repacked Q8_0 (repack.c) x Q8_0 activations: groups [g0, g1) of 8 rows, all n_tok
- * tokens; ysum[t * (n_in / 32) + i] = the sum of activation block i of token t. */
+ * tokens; for activation block i of token t, at [t * (n_in / 32) + i]: ysum = the sum
+ * of its quants, yd = its scale as a float. */
 void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
-                             size_t a_row, const int32_t *ysum, float *Y, int64_t ldy);
-/* Repacked Q4_1 x Q8_1 activations, same arguments (no sums needed). */
+                             size_t a_row, const int32_t *ysum, const float *yd, float *Y, int64_t ldy);
+/* Repacked Q4_1 x Q8_1 activations, the same way: yd = the blocks' d, ys = their s. */
 void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
-                             size_t a_row, float *Y, int64_t ldy);
+                             size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy);
 /* iters rounds of 12 independent 8-/16-lane FMAs (for the FP32 peak benchmark);
  * returns the flops done and writes a sum to *sink so nothing is optimised away. */
 double lmc_fma_burn_avx2(int64_t iters, float *sink);

@@ -146,6 +146,7 @@ typedef struct {
     const float *X;
     char *A;
     int32_t *ysum; /* Q8_0: per token and block, the sum of the activation quants */
+    float *yd, *ys; /* per token and block, the scale d (and Q8_1's s) as floats */
     size_t a_row;
     const void *P;
     int64_t n_out, n_in, n_tok;
@@ -159,25 +160,35 @@ static void r8_convert_task(void *p, int ith, int nth) {
     int64_t t0 = t->n_tok * ith / nth, t1 = t->n_tok * (ith + 1) / nth;
     for (int64_t i = t0; i < t1; i++) {
         t->conv(t->X + i * t->n_in, t->A + (size_t)i * t->a_row, t->n_in);
-        if (!t->ysum) continue;
+        if (t->type == LMC_TYPE_Q4_1) {
+            const block_q8_1 *y = (const block_q8_1 *)(t->A + (size_t)i * t->a_row);
+            for (int64_t b = 0; b < nb; b++) {
+                t->yd[i * nb + b] = LMC_FP16_TO_FP32(y[b].d);
+                t->ys[i * nb + b] = LMC_FP16_TO_FP32(y[b].s);
+            }
+            continue;
+        }
         const block_q8_0 *y = (const block_q8_0 *)(t->A + (size_t)i * t->a_row);
         for (int64_t b = 0; b < nb; b++) {
             int32_t s = 0;
             for (int k = 0; k < 32; k++) s += y[b].qs[k];
             t->ysum[i * nb + b] = s;
+            t->yd[i * nb + b] = LMC_FP16_TO_FP32(y[b].d);
         }
     }
 }
 
 static void r8_dot_task(void *p, int ith, int nth) {
     const r8_task *t = p;
+#ifdef LMC_SCALAR_ONLY
+    (void)t, (void)ith, (void)nth; /* never called: nothing is repacked without AVX-512 */
+#else
     const int64_t ng = t->n_out / 8, g0 = ng * ith / nth, g1 = ng * (ith + 1) / nth;
-#ifndef LMC_SCALAR_ONLY
     if (g1 <= g0) return;
     if (t->type == LMC_TYPE_Q8_0)
-        lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->Y, t->n_out);
+        lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->yd, t->Y, t->n_out);
     else
-        lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->Y, t->n_out);
+        lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->yd, t->ys, t->Y, t->n_out);
 #endif
 }
 
@@ -193,11 +204,20 @@ int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_ou
     r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .P = P, .n_out = n_out, .n_in = n_in,
                  .n_tok = n_tok, .Y = Y, .conv = lmc_get_act_from_float(vdt)};
     const size_t a_bytes = (t.a_row * (size_t)n_tok + 63) & ~(size_t)63;
-    const size_t s_bytes = type == LMC_TYPE_Q8_0 ? sizeof(int32_t) * (size_t)n_tok * (size_t)(n_in / 32) : 0;
+    /* after the quants: Q8_0's ysum and yd, or Q4_1's yd and ys (4 bytes per token and block each) */
+    const size_t s_bytes = 2 * sizeof(float) * (size_t)n_tok * (size_t)(n_in / 32);
     void *owned = NULL;
     t.A = tp ? lmc_threadpool_scratch(tp, a_bytes + s_bytes) : (owned = malloc(a_bytes + s_bytes));
     if (!t.A) return lmc_set_error(LMC_ERR_NOMEM, "matmul: cannot allocate %zu bytes", a_bytes + s_bytes);
-    t.ysum = s_bytes ? (int32_t *)(t.A + a_bytes) : NULL;
+    float *side = (float *)(t.A + a_bytes);
+    const size_t n_side = (size_t)n_tok * (size_t)(n_in / 32);
+    if (type == LMC_TYPE_Q8_0) {
+        t.ysum = (int32_t *)side;
+        t.yd = side + n_side;
+    } else {
+        t.yd = side;
+        t.ys = side + n_side;
+    }
     if (tp && n_tok > 1) lmc_threadpool_run(tp, r8_convert_task, &t);
     else r8_convert_task(&t, 0, 1);
     if (tp) lmc_threadpool_run(tp, r8_dot_task, &t);
