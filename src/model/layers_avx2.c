@@ -82,32 +82,76 @@ static inline float hsum_hadd(__m256 v) {
     return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
 }
 
+/* Named accumulators and the F16/F32 choice taken outside the loops: with an array and
+ * the branch inside, GCC kept the sums on the stack (about 70 cycles a key). */
+#define LOAD8_F16(p, i) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)(p) + (i))))
+#define LOAD8_F32(p, i) _mm256_loadu_ps((const float *)(p) + (i))
+/* One key's 4 accumulators in ggml_vec_dot_f32's order, folded to the 128-bit vector
+ * GGML_F32x8_REDUCE hadds (the tail d, when D is not a multiple of 32, is added later) */
+#define VDO_PARTIAL(LOAD8, k, out)                                                                            \
+    do {                                                                                                      \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                            \
+        for (int d = 0; d < np; d += 32) {                                                                    \
+            a0 = _mm256_fmadd_ps(LOAD8(k, d), _mm256_loadu_ps(q + d), a0);                                     \
+            a1 = _mm256_fmadd_ps(LOAD8(k, d + 8), _mm256_loadu_ps(q + d + 8), a1);                             \
+            a2 = _mm256_fmadd_ps(LOAD8(k, d + 16), _mm256_loadu_ps(q + d + 16), a2);                           \
+            a3 = _mm256_fmadd_ps(LOAD8(k, d + 24), _mm256_loadu_ps(q + d + 24), a3);                           \
+        }                                                                                                     \
+        const __m256 x_ = _mm256_add_ps(_mm256_add_ps(a0, a2), _mm256_add_ps(a1, a3));                         \
+        out = _mm_add_ps(_mm256_castps256_ps128(x_), _mm256_extractf128_ps(x_, 1));                           \
+    } while (0)
+#define SCORES_BODY(LOAD8, ESZ)                                                                               \
+    const int np = D & ~31;                                                                                   \
+    int64_t j = 0;                                                                                            \
+    if (vec_dot_order) { /* ggml_vec_dot_f32: 4 accumulators over steps of 32 */                              \
+        /* 4 keys at a time: hadd(hadd(t0, t1), hadd(t2, t3)) does each key's two hadd                        \
+         * steps of hsum_hadd exactly, for the four at once */                                                \
+        for (; j + 4 <= n_kv; j += 4) {                                                                       \
+            const uint8_t *k = (const uint8_t *)kc + (size_t)(j * stride) * (ESZ);                            \
+            const size_t st = (size_t)stride * (ESZ);                                                         \
+            __m128 t0, t1, t2, t3;                                                                            \
+            VDO_PARTIAL(LOAD8, k, t0);                                                                        \
+            VDO_PARTIAL(LOAD8, k + st, t1);                                                                   \
+            VDO_PARTIAL(LOAD8, k + 2 * st, t2);                                                               \
+            VDO_PARTIAL(LOAD8, k + 3 * st, t3);                                                               \
+            _mm_storeu_ps(s + j, _mm_hadd_ps(_mm_hadd_ps(t0, t1), _mm_hadd_ps(t2, t3)));                      \
+        }                                                                                                     \
+        if (np < D) /* the tails of those keys */                                                             \
+            for (int64_t i = 0; i < j; i++) {                                                                 \
+                const void *k = (const uint8_t *)kc + (size_t)(i * stride) * (ESZ);                           \
+                for (int d = np; d < D; d++) s[i] += q[d] * load1(k, f16, d);                                 \
+            }                                                                                                 \
+        for (; j < n_kv; j++) {                                                                               \
+            const void *k = (const uint8_t *)kc + (size_t)(j * stride) * (ESZ);                               \
+            __m128 t;                                                                                         \
+            VDO_PARTIAL(LOAD8, k, t);                                                                         \
+            const __m128 h = _mm_hadd_ps(t, t);                                                               \
+            float r = _mm_cvtss_f32(_mm_hadd_ps(h, h));                                                       \
+            for (int d = np; d < D; d++) r += q[d] * load1(k, f16, d);                                        \
+            s[j] = r;                                                                                         \
+        }                                                                                                     \
+        return;                                                                                               \
+    }                                                                                                         \
+    for (; j < n_kv; j++) { /* tinyBLAS: one accumulator over steps of 8 */                                   \
+        const void *k = (const uint8_t *)kc + (size_t)(j * stride) * (ESZ);                                   \
+        __m256 a = _mm256_setzero_ps();                                                                       \
+        int d = 0;                                                                                            \
+        for (; d + 8 <= D; d += 8) a = _mm256_fmadd_ps(LOAD8(k, d), _mm256_loadu_ps(q + d), a);               \
+        float t = hsum_tinyblas(a);                                                                           \
+        for (; d < D; d++) t += q[d] * load1(k, f16, d);                                                      \
+        s[j] = t;                                                                                             \
+    }
+
 void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
                           bool vec_dot_order) {
-    const size_t esz = f16 ? 2 : 4;
-    for (int64_t j = 0; j < n_kv; j++) {
-        const void *k = (const uint8_t *)kc + (size_t)(j * stride) * esz;
-        if (vec_dot_order) { /* ggml_vec_dot_f32: 4 accumulators over steps of 32 */
-            __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            const int np = D & ~31;
-            for (int d = 0; d < np; d += 32)
-                for (int r = 0; r < 4; r++) a[r] = _mm256_fmadd_ps(load8(k, f16, d + 8 * r), _mm256_loadu_ps(q + d + 8 * r), a[r]);
-            a[0] = _mm256_add_ps(a[0], a[2]);
-            a[1] = _mm256_add_ps(a[1], a[3]);
-            a[0] = _mm256_add_ps(a[0], a[1]);
-            float t = hsum_hadd(a[0]);
-            for (int d = np; d < D; d++) t += q[d] * load1(k, f16, d);
-            s[j] = t;
-        } else { /* tinyBLAS: one accumulator over steps of 8 */
-            __m256 a = _mm256_setzero_ps();
-            int d = 0;
-            for (; d + 8 <= D; d += 8) a = _mm256_fmadd_ps(load8(k, f16, d), _mm256_loadu_ps(q + d), a);
-            float t = hsum_tinyblas(a);
-            for (; d < D; d++) t += q[d] * load1(k, f16, d);
-            s[j] = t;
-        }
+    if (f16) {
+        SCORES_BODY(LOAD8_F16, 2)
+    } else {
+        SCORES_BODY(LOAD8_F32, 4)
     }
 }
+#undef SCORES_BODY
+#undef VDO_PARTIAL
 
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
     float max = -INFINITY;
@@ -142,30 +186,58 @@ void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
  * n_kv are zero in llama.cpp's padded cache, so they add nothing and need no visit. */
 void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
                               int64_t stride, int D, int P) {
-    const size_t esz = f16 ? 2 : 4;
     const int D8 = D & ~7;
-    for (int64_t j = 0; j < n; j++) {
-        const void *v = (const uint8_t *)vc + (size_t)(j * stride) * esz;
-        float *a = acc + (size_t)((j0 + j) % P) * (size_t)D;
-        const __m256 w = _mm256_set1_ps(p[j]);
-        for (int d = 0; d < D8; d += 8) _mm256_storeu_ps(a + d, _mm256_fmadd_ps(load8(v, f16, d), w, _mm256_loadu_ps(a + d)));
-        for (int d = D8; d < D; d++) a[d] = fmaf(load1(v, f16, d), p[j], a[d]);
+#define ACCUM_BODY(LOAD8, ESZ)                                                                                     \
+    for (int64_t j = 0, part = j0 % P; j < n; j++, part = part + 1 == P ? 0 : part + 1) { /* no division per row */ \
+        const void *v = (const uint8_t *)vc + (size_t)(j * stride) * (ESZ);                                        \
+        float *a = acc + (size_t)part * (size_t)D;                                                                 \
+        const __m256 w = _mm256_set1_ps(p[j]);                                                                     \
+        int d = 0;                                                                                                 \
+        for (; d + 32 <= D8; d += 32) {                                                                            \
+            _mm256_storeu_ps(a + d, _mm256_fmadd_ps(LOAD8(v, d), w, _mm256_loadu_ps(a + d)));                      \
+            _mm256_storeu_ps(a + d + 8, _mm256_fmadd_ps(LOAD8(v, d + 8), w, _mm256_loadu_ps(a + d + 8)));          \
+            _mm256_storeu_ps(a + d + 16, _mm256_fmadd_ps(LOAD8(v, d + 16), w, _mm256_loadu_ps(a + d + 16)));       \
+            _mm256_storeu_ps(a + d + 24, _mm256_fmadd_ps(LOAD8(v, d + 24), w, _mm256_loadu_ps(a + d + 24)));       \
+        }                                                                                                          \
+        for (; d < D8; d += 8) _mm256_storeu_ps(a + d, _mm256_fmadd_ps(LOAD8(v, d), w, _mm256_loadu_ps(a + d)));   \
+        for (; d < D; d++) a[d] = fmaf(load1(v, f16, d), p[j], a[d]);                                              \
     }
+    if (f16) {
+        ACCUM_BODY(LOAD8_F16, 2)
+    } else {
+        ACCUM_BODY(LOAD8_F32, 4)
+    }
+#undef ACCUM_BODY
 }
 
+/* The partial sums added as llama.cpp adds them, 8 outputs d at a time (the same
+ * operations per d as one at a time). */
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order) {
 #define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
+#define V(m) _mm256_loadu_ps(acc + (size_t)(m) * (size_t)D + (size_t)d)
+    int d = 0;
     if (vec_dot_order) {
-        for (int d = 0; d < D; d++) {
+        for (; d + 8 <= D; d += 8) {
+            __m256 x[8];
+            for (int l = 0; l < 8; l++) x[l] = _mm256_add_ps(_mm256_add_ps(V(l), V(16 + l)), _mm256_add_ps(V(8 + l), V(24 + l)));
+            const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
+            const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
+            _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+        }
+        for (; d < D; d++) {
             float x[8];
             for (int l = 0; l < 8; l++) x[l] = (A(l) + A(16 + l)) + (A(8 + l) + A(24 + l));
             const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
             out[d] = (t0 + t1) + (t2 + t3);
         }
     } else {
-        for (int d = 0; d < D; d++) out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
+        for (; d + 8 <= D; d += 8)
+            _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(V(0), V(4)), _mm256_add_ps(V(2), V(6))),
+                                                    _mm256_add_ps(_mm256_add_ps(V(1), V(5)), _mm256_add_ps(V(3), V(7)))));
+        for (; d < D; d++) out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
     }
 #undef A
+#undef V
 }
 
 void lmc_round_f16_avx2(float *x, int64_t n) {

@@ -70,6 +70,47 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
+/* the cache lines of one group-block, `bytes` long, at p */
+static inline void prefetch_block(const uint8_t *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
+/* two 8-row groups' vectors as one 512-bit vector (the second group in the upper half) */
+static inline __m512i pair256(const uint8_t *lo, const uint8_t *hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);
+}
+static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)lo)),
+                                   _mm_loadu_si128((const __m128i *)hi), 1);
+}
+#define R16_BCAST(q, c) _mm512_set1_epi32(load_i32((q) + 4 * (c)))
+#define R16_DOT8(pa_, pb_)                                                                           \
+    pa_ = _mm512_dpbusd_epi32(pa_, w0, R16_BCAST(q_, 0));                                            \
+    pb_ = _mm512_dpbusd_epi32(pb_, w1, R16_BCAST(q_, 1));                                            \
+    pa_ = _mm512_dpbusd_epi32(pa_, w2, R16_BCAST(q_, 2));                                            \
+    pb_ = _mm512_dpbusd_epi32(pb_, w3, R16_BCAST(q_, 3));                                            \
+    pa_ = _mm512_dpbusd_epi32(pa_, w4, R16_BCAST(q_, 4));                                            \
+    pb_ = _mm512_dpbusd_epi32(pb_, w5, R16_BCAST(q_, 5));                                            \
+    pa_ = _mm512_dpbusd_epi32(pa_, w6, R16_BCAST(q_, 6));                                            \
+    pb_ = _mm512_dpbusd_epi32(pb_, w7, R16_BCAST(q_, 7))
+#define R16_Q80_TOKEN(acc, q, ysum_, dy_)                                                            \
+    do {                                                                                             \
+        const int8_t *q_ = (q);                                                                      \
+        __m512i pa_ = _mm512_set1_epi32(-128 * (ysum_)), pb_ = _mm512_setzero_si512();                \
+        R16_DOT8(pa_, pb_);                                                                          \
+        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
+    } while (0)
+#define R16_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                        \
+    do {                                                                                             \
+        const int8_t *q_ = (q);                                                                      \
+        __m512i pa_ = _mm512_setzero_si512(), pb_ = pa_;                                             \
+        R16_DOT8(pa_, pb_);                                                                          \
+        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
+        accm = _mm512_fmadd_ps(mx, _mm512_set1_ps(sy_), accm);                                       \
+    } while (0)
+
 /* Q8_0: the 8 rows' integer dots with token q (weights stored as q + 128: 128 * ysum is
  * taken off), then acc = fma(dx * dy, dot, acc). */
 #define R8_Q80_TOKEN(acc, q, ysum_, dy_)                                                             \
@@ -97,7 +138,50 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m256i w3 = loadu256((b) + 112), w4 = loadu256((b) + 144), w5 = loadu256((b) + 176);       \
     const __m256i w6 = loadu256((b) + 208), w7 = loadu256((b) + 240)
 #define R8_Q80_Q(k) (((const block_q8_0 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
-    for (int64_t g = g0; g < g1; g++) {
+#define R16_Q80_LOAD(b, bh)                                                                          \
+    const __m512 dx = _mm512_cvtph_ps(pair128((b), (bh)));                                          \
+    const __m512i w0 = pair256((b) + 16, (bh) + 16), w1 = pair256((b) + 48, (bh) + 48);              \
+    const __m512i w2 = pair256((b) + 80, (bh) + 80), w3 = pair256((b) + 112, (bh) + 112);            \
+    const __m512i w4 = pair256((b) + 144, (bh) + 144), w5 = pair256((b) + 176, (bh) + 176);          \
+    const __m512i w6 = pair256((b) + 208, (bh) + 208), w7 = pair256((b) + 240, (bh) + 240)
+    int64_t g = g0;
+    /* Batches: two groups side by side in 512-bit vectors (16 rows, lanes 8-15 the second
+     * group), each lane the same steps as below */
+    for (; n_tok >= 4 && g + 2 <= g1; g += 2) {
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
+        int64_t t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            const int32_t *s0 = ysum + t * nb;
+            const float *d0 = yd + t * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                if (t == 0) { /* the first pass brings the two groups in from memory */
+                    prefetch_block(b + 2048, gb);
+                    prefetch_block(bh + 2048, gb);
+                }
+                R16_Q80_LOAD(b, bh);
+                R16_Q80_TOKEN(c0, R8_Q80_Q(0), s0[i], d0[i]);
+                R16_Q80_TOKEN(c1, R8_Q80_Q(1), s0[nb + i], d0[nb + i]);
+                R16_Q80_TOKEN(c2, R8_Q80_Q(2), s0[2 * nb + i], d0[2 * nb + i]);
+                R16_Q80_TOKEN(c3, R8_Q80_Q(3), s0[3 * nb + i], d0[3 * nb + i]);
+            }
+            _mm512_storeu_ps(Y + t * ldy + g * 8, c0);
+            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
+            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
+            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
+        }
+        for (; t < n_tok; t++) {
+            __m512 c0 = _mm512_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                R16_Q80_LOAD(b, bh);
+                R16_Q80_TOKEN(c0, R8_Q80_Q(0), ysum[t * nb + i], yd[t * nb + i]);
+            }
+            _mm512_storeu_ps(Y + t * ldy + g * 8, c0);
+        }
+    }
+    for (; g < g1; g++) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
         int64_t t = 0;
         /* 4 tokens share each weight load; the tail runs the same steps one token at a time */
@@ -134,6 +218,7 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
         }
     }
 #undef R8_Q80_LOAD
+#undef R16_Q80_LOAD
 #undef R8_Q80_Q
 }
 
@@ -171,7 +256,51 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m256i w2 = _mm256_and_si256(x2, lo), w6 = _mm256_and_si256(_mm256_srli_epi16(x2, 4), lo); \
     const __m256i w3 = _mm256_and_si256(x3, lo), w7 = _mm256_and_si256(_mm256_srli_epi16(x3, 4), lo)
 #define R8_Q41_Q(k) (((const block_q8_1 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
-    for (int64_t g = g0; g < g1; g++) {
+#define R16_Q41_LOAD(b, bh)                                                                          \
+    const __m512 dx = _mm512_cvtph_ps(pair128((b), (bh)));                                          \
+    const __m512 mx = _mm512_cvtph_ps(pair128((b) + 16, (bh) + 16));                               \
+    const __m512i x0 = pair256((b) + 32, (bh) + 32), x1 = pair256((b) + 64, (bh) + 64);              \
+    const __m512i x2 = pair256((b) + 96, (bh) + 96), x3 = pair256((b) + 128, (bh) + 128);            \
+    const __m512i w0 = _mm512_and_si512(x0, lo16), w4 = _mm512_and_si512(_mm512_srli_epi16(x0, 4), lo16); \
+    const __m512i w1 = _mm512_and_si512(x1, lo16), w5 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), lo16); \
+    const __m512i w2 = _mm512_and_si512(x2, lo16), w6 = _mm512_and_si512(_mm512_srli_epi16(x2, 4), lo16); \
+    const __m512i w3 = _mm512_and_si512(x3, lo16), w7 = _mm512_and_si512(_mm512_srli_epi16(x3, 4), lo16)
+    const __m512i lo16 = _mm512_set1_epi8(0x0F);
+    int64_t g = g0;
+    for (; n_tok >= 4 && g + 2 <= g1; g += 2) { /* two groups at once, as for Q8_0 */
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
+        int64_t t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, m0 = c0, m1 = c0, m2 = c0, m3 = c0;
+            const float *d0 = yd + t * nb, *s0 = ys + t * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                if (t == 0) {
+                    prefetch_block(b + 2048, gb);
+                    prefetch_block(bh + 2048, gb);
+                }
+                R16_Q41_LOAD(b, bh);
+                R16_Q41_TOKEN(c0, m0, R8_Q41_Q(0), d0[i], s0[i]);
+                R16_Q41_TOKEN(c1, m1, R8_Q41_Q(1), d0[nb + i], s0[nb + i]);
+                R16_Q41_TOKEN(c2, m2, R8_Q41_Q(2), d0[2 * nb + i], s0[2 * nb + i]);
+                R16_Q41_TOKEN(c3, m3, R8_Q41_Q(3), d0[3 * nb + i], s0[3 * nb + i]);
+            }
+            _mm512_storeu_ps(Y + t * ldy + g * 8, _mm512_add_ps(c0, m0));
+            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, _mm512_add_ps(c1, m1));
+            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, _mm512_add_ps(c2, m2));
+            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, _mm512_add_ps(c3, m3));
+        }
+        for (; t < n_tok; t++) {
+            __m512 c0 = _mm512_setzero_ps(), m0 = c0;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                R16_Q41_LOAD(b, bh);
+                R16_Q41_TOKEN(c0, m0, R8_Q41_Q(0), yd[t * nb + i], ys[t * nb + i]);
+            }
+            _mm512_storeu_ps(Y + t * ldy + g * 8, _mm512_add_ps(c0, m0));
+        }
+    }
+    for (; g < g1; g++) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
         int64_t t = 0;
         for (; t + 4 <= n_tok; t += 4) {
@@ -204,6 +333,7 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
         }
     }
 #undef R8_Q41_LOAD
+#undef R16_Q41_LOAD
 #undef R8_Q41_Q
 }
 
