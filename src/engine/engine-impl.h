@@ -110,6 +110,7 @@ typedef struct lmc_seq {
     int64_t n_cached;          /* prompt tokens taken from the prefix cache          */
     bool hits_counted;         /* n_cached is set (first admission)                  */
     lmc_sampler *smpl;
+    int32_t pre_tok;           /* token sampled ahead, in parallel (-1: none)        */
     lmc_stop *stop;
     lmc_detok *detok;
     uint64_t admit_order;      /* for preemption: the newest admitted goes first     */

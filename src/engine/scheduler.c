@@ -313,11 +313,33 @@ static int fork_outputs(lmc_engine *e, lmc_seq *s) {
     return LMC_OK;
 }
 
-/* samples s's next token from logits l[V] and delivers it */
+typedef struct {
+    lmc_engine *e;
+    int n;
+} presample_job;
+
+static void presample_task(void *arg, int ith, int nth) {
+    const presample_job *j = arg;
+    lmc_engine *e = j->e;
+    for (int i = ith; i < j->n; i += nth) {
+        lmc_seq *s = e->bseq[i];
+        const lmc_batch_seq *b = &e->bs[i];
+        /* as the output loop decides: a running generation with logits this step, one
+         * output (n > 1 forks and samples its siblings from the same logits) */
+        if (s->state != LMC_SEQ_RUNNING || s->req->kind != LMC_REQ_GENERATE || b->logit_row < 0 || s->req->n_out > 1)
+            continue;
+        const int32_t tok = lmc_sampler_sample(s->smpl, e->fwd.logits + b->logit_row * (int64_t)e->n_vocab, e->n_vocab);
+        s->pre_tok = tok >= 0 ? tok : -1;
+    }
+}
+
+/* samples s's next token from logits l[V] (or takes the one sampled ahead) and
+ * delivers it */
 static void sample_and_emit(lmc_engine *e, lmc_seq *s, const float *l) {
     lmc_ereq *r = s->req;
     const int32_t V = e->n_vocab;
-    const int32_t tok = lmc_sampler_sample(s->smpl, l, V);
+    const int32_t tok = s->pre_tok >= 0 ? s->pre_tok : lmc_sampler_sample(s->smpl, l, V);
+    s->pre_tok = -1;
     if (tok < 0) {
         seq_finish(e, s, LMC_FINISH_ERROR, lmc_last_error(), true);
         return;
@@ -513,7 +535,11 @@ static int step_inner(lmc_engine *e) {
         return rc;
     }
 
-    /* 4. outputs */
+    /* 4. outputs: first the plain generations' tokens, sampled on every thread (each
+     * sequence has its own sampler, so the tokens are those of sampling in turn; a
+     * failure is left for the loop below to sample again and report) */
+    presample_job pj = {.e = e, .n = n};
+    if (e->fwd.tp && n > 1) lmc_threadpool_run(e->fwd.tp, presample_task, &pj);
     const int64_t C = e->m->hp.n_embd;
     const int32_t V = e->n_vocab;
     for (int i = 0; i < n; i++) {

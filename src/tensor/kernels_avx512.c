@@ -70,6 +70,7 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
+#ifndef LMC_EMULATE_VNNI /* 512-bit paths: real AVX-512 only */
 /* the cache lines of one group-block, `bytes` long, at p */
 static inline void prefetch_block(const uint8_t *p, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
@@ -111,6 +112,8 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
         accm = _mm512_fmadd_ps(mx, _mm512_set1_ps(sy_), accm);                                       \
     } while (0)
 
+#endif
+
 /* Q8_0: the 8 rows' integer dots with token q (weights stored as q + 128: 128 * ysum is
  * taken off), then acc = fma(dx * dy, dot, acc). */
 #define R8_Q80_TOKEN(acc, q, ysum_, dy_)                                                             \
@@ -138,13 +141,16 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m256i w3 = loadu256((b) + 112), w4 = loadu256((b) + 144), w5 = loadu256((b) + 176);       \
     const __m256i w6 = loadu256((b) + 208), w7 = loadu256((b) + 240)
 #define R8_Q80_Q(k) (((const block_q8_0 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
+#ifndef LMC_EMULATE_VNNI
 #define R16_Q80_LOAD(b, bh)                                                                          \
     const __m512 dx = _mm512_cvtph_ps(pair128((b), (bh)));                                          \
     const __m512i w0 = pair256((b) + 16, (bh) + 16), w1 = pair256((b) + 48, (bh) + 48);              \
     const __m512i w2 = pair256((b) + 80, (bh) + 80), w3 = pair256((b) + 112, (bh) + 112);            \
     const __m512i w4 = pair256((b) + 144, (bh) + 144), w5 = pair256((b) + 176, (bh) + 176);          \
     const __m512i w6 = pair256((b) + 208, (bh) + 208), w7 = pair256((b) + 240, (bh) + 240)
+#endif
     int64_t g = g0;
+#ifndef LMC_EMULATE_VNNI
     /* Batches: two groups side by side in 512-bit vectors (16 rows, lanes 8-15 the second
      * group), each lane the same steps as below */
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) {
@@ -181,6 +187,7 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             _mm512_storeu_ps(Y + t * ldy + g * 8, c0);
         }
     }
+#endif
     for (; g < g1; g++) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
         int64_t t = 0;
@@ -256,6 +263,7 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m256i w2 = _mm256_and_si256(x2, lo), w6 = _mm256_and_si256(_mm256_srli_epi16(x2, 4), lo); \
     const __m256i w3 = _mm256_and_si256(x3, lo), w7 = _mm256_and_si256(_mm256_srli_epi16(x3, 4), lo)
 #define R8_Q41_Q(k) (((const block_q8_1 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
+#ifndef LMC_EMULATE_VNNI
 #define R16_Q41_LOAD(b, bh)                                                                          \
     const __m512 dx = _mm512_cvtph_ps(pair128((b), (bh)));                                          \
     const __m512 mx = _mm512_cvtph_ps(pair128((b) + 16, (bh) + 16));                               \
@@ -265,8 +273,10 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m512i w1 = _mm512_and_si512(x1, lo16), w5 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), lo16); \
     const __m512i w2 = _mm512_and_si512(x2, lo16), w6 = _mm512_and_si512(_mm512_srli_epi16(x2, 4), lo16); \
     const __m512i w3 = _mm512_and_si512(x3, lo16), w7 = _mm512_and_si512(_mm512_srli_epi16(x3, 4), lo16)
-    const __m512i lo16 = _mm512_set1_epi8(0x0F);
+#endif
     int64_t g = g0;
+#ifndef LMC_EMULATE_VNNI
+    const __m512i lo16 = _mm512_set1_epi8(0x0F);
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) { /* two groups at once, as for Q8_0 */
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
@@ -300,6 +310,7 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             _mm512_storeu_ps(Y + t * ldy + g * 8, _mm512_add_ps(c0, m0));
         }
     }
+#endif
     for (; g < g1; g++) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
         int64_t t = 0;
