@@ -37,7 +37,7 @@ int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_p
         {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
         {(void **)&c->scratch, n_threads * (n_ctx + 32 * (int64_t)hp->head_dim)}, {(void **)&c->pos, B},
         {(void **)&f->kg, n_threads * n_ctx * Ckv}, {(void **)&f->vg, n_threads * n_ctx * Ckv},
-        {(void **)&f->row0, 2 * B}, {(void **)&f->owner, B},
+        {(void **)&f->row0, 2 * B}, {(void **)&f->small, B},
         {(void **)&f->logits, n_out_cap * V}, {(void **)&f->hidden, B * C}, {(void **)&f->seq_of, B},
     };
     const int n = (int)(sizeof t / sizeof t[0]);
@@ -142,67 +142,107 @@ static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const l
     lmc_attention_forward(tp, &a);
 }
 
-/* the short sequences of a step (decode tokens), spread over the pool's threads:
- * one dispatch per layer instead of one per sequence */
+/* stores sequence q's K/V rows of this step (its rows of c->k, c->v from r0) in its blocks */
+static void store_seq(lmc_batch_forward *f, int il, const lmc_batch_seq *q, int64_t r0) {
+    lmc_context *c = &f->shell;
+    const int64_t Ckv = (int64_t)f->m->hp.n_head_kv * f->m->hp.head_dim;
+    const int32_t S = f->pool->S;
+    for (int64_t t = 0; t < q->T; t++) {
+        const int64_t pos = q->pos0 + t;
+        lmc_block_store(f->pool, il, q->table[pos / S], (int32_t)(pos % S), c->k + (r0 + t) * Ckv, c->v + (r0 + t) * Ckv);
+    }
+}
+
+/* the short sequences of a step (decode tokens), spread over the pool's threads: one
+ * dispatch per layer instead of one per sequence; each thread takes the next sequence
+ * as it finishes one (their cost varies with their length and with memory), stores its
+ * rows (its own blocks: shared prefix blocks are never written) and attends */
 typedef struct {
     lmc_batch_forward *f;
     int il, n;
     const lmc_batch_seq *s;
     const int64_t *r0;
-    const int32_t *owner; /* [n] thread of each sequence, -1: not in this group */
+    const bool *small; /* [n] in this group */
+    int next;          /* the next sequence to take (atomic) */
 } small_task;
 
 static void small_attn_task(void *arg, int ith, int nth) {
-    const small_task *t = arg;
+    small_task *t = arg;
     lmc_batch_forward *f = t->f;
     const int64_t Ckv = (int64_t)f->m->hp.n_head_kv * f->m->hp.head_dim;
     const int64_t stride = f->n_ctx + 32 * (int64_t)f->m->hp.head_dim;
     (void)nth;
-    for (int i = 0; i < t->n; i++)
-        if (t->owner[i] == ith)
-            attend_seq(f, NULL, t->il, &t->s[i], t->r0[i], f->kg + (size_t)ith * f->n_ctx * Ckv,
-                       f->vg + (size_t)ith * f->n_ctx * Ckv, f->seg + ith * f->seg_cap, f->shell.scratch + ith * stride);
+    for (int i; (i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED)) < t->n;) {
+        if (!t->small[i]) continue;
+        store_seq(f, t->il, &t->s[i], t->r0[i]);
+        attend_seq(f, NULL, t->il, &t->s[i], t->r0[i], f->kg + (size_t)ith * f->n_ctx * Ckv,
+                   f->vg + (size_t)ith * f->n_ctx * Ckv, f->seg + ith * f->seg_cap, f->shell.scratch + ith * stride);
+    }
 }
 
 /* Stores the step's K/V rows in each sequence's blocks, attends, and projects:
  * xb2[B][C] = att . Wo^T + bo for the whole batch. */
 static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc_batch_seq *s, int n, int64_t Ttot) {
-    const lmc_model_hparams *hp = &f->m->hp;
     lmc_context *c = &f->shell;
-    lmc_block_pool *pool = f->pool;
-    const int64_t Ckv = (int64_t)hp->n_head_kv * hp->head_dim;
-    const int32_t S = pool->S;
     const int nth = f->tp ? lmc_threadpool_n_threads(f->tp) : 1;
-    int64_t r0 = 0, load[64] = {0};
+    int64_t r0 = 0;
     bool any_small = false;
     for (int i = 0; i < n; i++) {
-        const lmc_batch_seq *q = &s[i];
-        for (int64_t t = 0; t < q->T; t++) {
-            const int64_t pos = q->pos0 + t;
-            lmc_block_store(pool, il, q->table[pos / S], (int32_t)(pos % S), c->k + (r0 + t) * Ckv,
-                            c->v + (r0 + t) * Ckv);
-        }
         f->row0[i] = r0;
         /* a prompt chunk splits its (token, head) rows over every thread; a few decode
-         * tokens go whole to the least loaded thread (cost ~ T * positions) */
-        f->owner[i] = -1;
-        if (nth > 1 && q->T < 4 && nth <= 64) {
-            int best = 0;
-            for (int k = 1; k < nth; k++)
-                if (load[k] < load[best]) best = k;
-            f->owner[i] = best;
-            load[best] += q->T * (q->pos0 + q->T);
-            any_small = true;
-        }
-        r0 += q->T;
+         * tokens go whole to one thread */
+        f->small[i] = nth > 1 && s[i].T < 4;
+        any_small |= f->small[i];
+        if (!f->small[i]) store_seq(f, il, &s[i], r0);
+        r0 += s[i].T;
     }
     for (int i = 0; i < n; i++)
-        if (f->owner[i] < 0) attend_seq(f, f->tp, il, &s[i], f->row0[i], f->kg, f->vg, f->seg, c->scratch);
+        if (!f->small[i]) attend_seq(f, f->tp, il, &s[i], f->row0[i], f->kg, f->vg, f->seg, c->scratch);
     if (any_small) {
-        small_task t = {.f = f, .il = il, .n = n, .s = s, .r0 = f->row0, .owner = f->owner};
+        small_task t = {.f = f, .il = il, .n = n, .s = s, .r0 = f->row0, .small = f->small};
         lmc_threadpool_run(f->tp, small_attn_task, &t);
     }
     return linear(f, &L->wo, L->bo, c->att, Ttot, c->xb2);
+}
+
+/* Row-wise steps of a llama layer over the step's T rows, split over the threads when
+ * there are rows enough (each row's numbers are the same either way): otherwise one
+ * thread waits through every norm, rotation and gate of the batch. */
+enum { ROWS_NORM, ROWS_RESID_NORM, ROWS_ROPE, ROWS_SWIGLU, ROWS_RESID };
+typedef struct {
+    lmc_batch_forward *f;
+    int kind;
+    const float *w; /* the norm's weight */
+    int64_t T;
+} rows_task;
+
+static void rows_fn(void *arg, int ith, int nth) {
+    const rows_task *t = arg;
+    const lmc_model *m = t->f->m;
+    const lmc_model_hparams *hp = &m->hp;
+    lmc_context *c = &t->f->shell;
+    const int64_t C = hp->n_embd, F = hp->n_ff, a = t->T * ith / nth, n = t->T * (ith + 1) / nth - a;
+    if (n <= 0) return;
+    switch (t->kind) {
+    case ROWS_RESID_NORM:
+        lmc_residual_forward(c->x + a * C, c->xb2 + a * C, n * C);
+        /* fall through */
+    case ROWS_NORM: lmc_rmsnorm_forward(c->xb + a * C, NULL, c->x + a * C, t->w, n, C, hp->norm_eps); break;
+    case ROWS_ROPE:
+        lmc_rope_forward(c->q + a * (int64_t)hp->n_head * hp->head_dim, c->pos + a, n, hp->n_head, hp->head_dim,
+                         hp->n_rot, hp->rope_type, hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        lmc_rope_forward(c->k + a * (int64_t)hp->n_head_kv * hp->head_dim, c->pos + a, n, hp->n_head_kv, hp->head_dim,
+                         hp->n_rot, hp->rope_type, hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        break;
+    case ROWS_SWIGLU: lmc_swiglu_forward(c->hb + a * F, c->hb + a * F, c->hb2 + a * F, n * F); break;
+    default: lmc_residual_forward(c->x + a * C, c->xb2 + a * C, n * C); break;
+    }
+}
+
+static void rows(lmc_batch_forward *f, int kind, const float *w, int64_t T) {
+    rows_task t = {.f = f, .kind = kind, .w = w, .T = T};
+    if (f->tp && T >= 2 * lmc_threadpool_n_threads(f->tp)) lmc_threadpool_run(f->tp, rows_fn, &t);
+    else rows_fn(&t, 0, 1);
 }
 
 static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int64_t T) {
@@ -210,31 +250,25 @@ static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, in
     const lmc_model_hparams *hp = &m->hp;
     const lmc_layer *L = &m->layers[il];
     lmc_context *c = &f->shell;
-    const int64_t C = hp->n_embd, F = hp->n_ff;
     int rc;
 
-    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->attn_norm, T, C, hp->norm_eps);
+    rows(f, ROWS_NORM, L->attn_norm, T);
     if ((rc = linear(f, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(f, &L->wk, L->bk, c->xb, T, c->k)) ||
         (rc = linear(f, &L->wv, L->bv, c->xb, T, c->v)))
         return rc;
-    lmc_rope_forward(c->q, c->pos, T, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
-                     hp->rope_freq_scale, m->rope_freqs);
-    lmc_rope_forward(c->k, c->pos, T, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type, hp->rope_freq_base,
-                     hp->rope_freq_scale, m->rope_freqs);
+    rows(f, ROWS_ROPE, NULL, T);
     if ((rc = attention_block(f, il, L, s, n, T))) return rc;
-    lmc_residual_forward(c->x, c->xb2, T * C);
-
-    lmc_rmsnorm_forward(c->xb, NULL, c->x, L->ffn_norm, T, C, hp->norm_eps);
+    rows(f, ROWS_RESID_NORM, L->ffn_norm, T);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
         if ((rc = linear(f, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
             (rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
             return rc;
-        lmc_swiglu_forward(c->hb, c->hb, c->hb2, T * F);
+        rows(f, ROWS_SWIGLU, NULL, T);
         if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
-    lmc_residual_forward(c->x, c->xb2, T * C);
+    rows(f, ROWS_RESID, NULL, T);
     return LMC_OK;
 }
 

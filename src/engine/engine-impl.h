@@ -197,7 +197,7 @@ typedef struct lmc_batch_forward {
     lmc_kv_seg *seg;           /* block runs [n_threads][n_ctx / S + 2] (F32 / F16 pools) */
     int64_t seg_cap;           /* runs per thread                                       */
     int64_t *row0;             /* [B] first activation row of each step sequence      */
-    int32_t *owner;            /* [B] thread that attends a short sequence, or -1     */
+    bool *small;               /* [B] a short sequence (decode): attended whole by one thread */
     float *logits;             /* [n_out_cap][V]                                      */
     float *hidden;             /* [B][C]                                              */
     int32_t *seq_of;           /* [B] which batch sequence a row belongs to           */
