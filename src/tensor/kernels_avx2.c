@@ -15,6 +15,8 @@ static inline __m256i ones16(void) { return _mm256_set1_epi16(1); }
 
 #define LMC_UDOT(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), ones16())
 #include "kernels_legacy.h"
+#define DPBUSD(acc, u, s) _mm256_add_epi32((acc), LMC_UDOT((u), (s)))
+#include "kernels_r8.h"
 
 static inline __m256 fp16x8(const lmc_fp16 *p) {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
@@ -681,6 +683,13 @@ lmc_from_float_fn lmc_act_from_float_avx2(lmc_type t) {
 }
 
 /* ---- FP32 FMA peak (benchmark) ----------------------------------------------------------- */
+
+/* ---- repacked Q4_1 (repack.c, kernels_r8.h) ---------------------------------------------- */
+
+void lmc_q4_1_r8_gemm_avx2(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                           size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy) {
+    lmc_q4_1_r8_ymm(n_in, g0, g1, n_tok, P, A, a_row, yd, ys, Y, ldy);
+}
 
 double lmc_fma_burn_avx2(int64_t iters, float *sink) {
     LMC_FMA_BURN(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, iters);

@@ -187,8 +187,10 @@ static void r8_dot_task(void *p, int ith, int nth) {
     if (g1 <= g0) return;
     if (t->type == LMC_TYPE_Q8_0)
         lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->yd, t->Y, t->n_out);
-    else
+    else if (strcmp(lmc_kernels_isa(), "avx512") == 0)
         lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->yd, t->ys, t->Y, t->n_out);
+    else
+        lmc_q4_1_r8_gemm_avx2(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->yd, t->ys, t->Y, t->n_out);
 #endif
 }
 
@@ -198,7 +200,8 @@ int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_ou
         return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked %s): bad arguments (n_out %lld, n_in %lld)",
                              lmc_type_name(type) ? lmc_type_name(type) : "?", (long long)n_out, (long long)n_in);
     if (!lmc_r8_available(type))
-        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX-512 VNNI", lmc_type_name(type));
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX-512 VNNI (Q8_0) or AVX2 (Q4_1)",
+                             lmc_type_name(type));
     if (n_tok == 0) return LMC_OK;
     const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;
     r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .P = P, .n_out = n_out, .n_in = n_in,

@@ -1,0 +1,99 @@
+/* kernels_r8.h — the 256-bit kernels of the repacked Q4_1 layout (repack.c): 8 rows per
+ * vector, one group of 8 rows at a time. Included by kernels_avx512.c (DPBUSD =
+ * vpdpbusd; its 512-bit path takes pairs of groups and leaves the rest to these) and
+ * kernels_avx2.c (DPBUSD = maddubs + madd: the nibbles are at most 15, so no 16-bit sum
+ * saturates and the integer dots are the same). The float steps are the same code in
+ * both, so a (row, token) result has the same bits on either family. Expects DPBUSD(acc,
+ * u8 vector, s8 vector) and loadu256 (kernels_legacy.h). */
+#ifndef LMC_KERNELS_R8_H
+#define LMC_KERNELS_R8_H
+
+#include <immintrin.h>
+#include <string.h>
+
+/* Written out by hand, every value a named register: given loops over w[8] and the
+ * tokens, GCC kept the weights and accumulators on the stack and ran the 8 products of
+ * a block as one serial chain (10 MACs a cycle). Here each token's 8 products run as
+ * two chains of 4 (integer sums: the same value in any order) and the activation
+ * scales arrive as floats (yd, ys: exact conversions of the fp16 scales, made once per
+ * matmul), so the float steps, hence the bits, are those of the scalar chain. */
+#define R8_BCAST(q, c) _mm256_set1_epi32(load_i32((q) + 4 * (c)))
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Q4_1: one token's dot (exact integers) scaled into acc, and the min term m * s into
+ * its own chain accm, as the row-major dot keeps them. Vector v of the block holds
+ * chunk v in its low nibbles and chunk v + 4 in its high ones, 8 rows each. */
+#define R8_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                         \
+    do {                                                                                             \
+        __m256i pa_ = DPBUSD(_mm256_setzero_si256(), w0, R8_BCAST(q, 0));                             \
+        __m256i pb_ = DPBUSD(_mm256_setzero_si256(), w1, R8_BCAST(q, 1));                             \
+        pa_ = DPBUSD(pa_, w2, R8_BCAST(q, 2));                                                       \
+        pb_ = DPBUSD(pb_, w3, R8_BCAST(q, 3));                                                       \
+        pa_ = DPBUSD(pa_, w4, R8_BCAST(q, 4));                                                       \
+        pb_ = DPBUSD(pb_, w5, R8_BCAST(q, 5));                                                       \
+        pa_ = DPBUSD(pa_, w6, R8_BCAST(q, 6));                                                       \
+        pb_ = DPBUSD(pb_, w7, R8_BCAST(q, 7));                                                       \
+        const __m256 p_ = _mm256_cvtepi32_ps(_mm256_add_epi32(pa_, pb_));                           \
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(dy_)), p_, acc);                      \
+        accm = _mm256_fmadd_ps(mx, _mm256_set1_ps(sy_), accm);                                       \
+    } while (0)
+
+static inline void lmc_q4_1_r8_ymm(int64_t n_in, int64_t g, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                                   size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy) {
+    const int64_t nb = n_in / 32;
+    const size_t gb = 16 * sizeof(lmc_fp16) + 8 * 16;
+    const char *a = A;
+    const __m256i lo = _mm256_set1_epi8(0x0F);
+#define R8_Q41_LOAD(b)                                                                               \
+    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b)));                       \
+    const __m256 mx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((b) + 16)));                \
+    const __m256i x0 = loadu256((b) + 32), x1 = loadu256((b) + 64);                                   \
+    const __m256i x2 = loadu256((b) + 96), x3 = loadu256((b) + 128);                                  \
+    const __m256i w0 = _mm256_and_si256(x0, lo), w4 = _mm256_and_si256(_mm256_srli_epi16(x0, 4), lo); \
+    const __m256i w1 = _mm256_and_si256(x1, lo), w5 = _mm256_and_si256(_mm256_srli_epi16(x1, 4), lo); \
+    const __m256i w2 = _mm256_and_si256(x2, lo), w6 = _mm256_and_si256(_mm256_srli_epi16(x2, 4), lo); \
+    const __m256i w3 = _mm256_and_si256(x3, lo), w7 = _mm256_and_si256(_mm256_srli_epi16(x3, 4), lo)
+#define R8_Q41_Q(k) (((const block_q8_1 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
+    for (; g < g1; g++) {
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
+        int64_t t = 0;
+        for (; t + 4 <= n_tok; t += 4) {
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, m0 = c0, m1 = c0, m2 = c0, m3 = c0;
+            const float *d0 = yd + t * nb, *s0 = ys + t * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                if (t == 0) /* the first pass brings the group in from memory */
+                    for (size_t o = 0; o < gb; o += 64) _mm_prefetch((const char *)b + 2048 + o, _MM_HINT_T0);
+                R8_Q41_LOAD(b);
+                R8_Q41_TOKEN(c0, m0, R8_Q41_Q(0), d0[i], s0[i]);
+                R8_Q41_TOKEN(c1, m1, R8_Q41_Q(1), d0[nb + i], s0[nb + i]);
+                R8_Q41_TOKEN(c2, m2, R8_Q41_Q(2), d0[2 * nb + i], s0[2 * nb + i]);
+                R8_Q41_TOKEN(c3, m3, R8_Q41_Q(3), d0[3 * nb + i], s0[3 * nb + i]);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, _mm256_add_ps(c0, m0));
+            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, _mm256_add_ps(c1, m1));
+            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, _mm256_add_ps(c2, m2));
+            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, _mm256_add_ps(c3, m3));
+        }
+        for (; t < n_tok; t++) {
+            __m256 c0 = _mm256_setzero_ps(), m0 = c0;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                _mm_prefetch((const char *)b + 4096, _MM_HINT_T0); /* generation streams the weights */
+                _mm_prefetch((const char *)b + 4096 + 64, _MM_HINT_T0);
+                _mm_prefetch((const char *)b + 4096 + 128, _MM_HINT_T0);
+                R8_Q41_LOAD(b);
+                R8_Q41_TOKEN(c0, m0, R8_Q41_Q(0), yd[t * nb + i], ys[t * nb + i]);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, _mm256_add_ps(c0, m0));
+        }
+    }
+#undef R8_Q41_LOAD
+#undef R8_Q41_Q
+}
+
+#endif /* LMC_KERNELS_R8_H */
