@@ -91,6 +91,14 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
         const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
         acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
     } while (0)
+#define R16_Q41_DOT(acc, q, dy_)                                                                     \
+    do {                                                                                             \
+        const int8_t *q_ = (q);                                                                      \
+        __m512i pa_ = _mm512_setzero_si512(), pb_ = pa_;                                             \
+        R16_DOT8(pa_, pb_);                                                                          \
+        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
+    } while (0)
 #define R16_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                        \
     do {                                                                                             \
         const int8_t *q_ = (q);                                                                      \
@@ -241,6 +249,51 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) { /* two groups at once, as for Q8_0 */
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
+        /* 8 tokens per pass over the weights; their min chains (m * s, the same per
+         * (row, token) chain in its own order) in a second, short pass, which keeps the
+         * 8 dot accumulators and the weights in registers */
+        for (; t + 8 <= n_tok; t += 8) {
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+            const float *d0 = yd + t * nb, *s0 = ys + t * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                if (t == 0) {
+                    prefetch_block(b + 2048, gb);
+                    prefetch_block(bh + 2048, gb);
+                }
+                R16_Q41_LOAD(b, bh);
+                (void)mx;
+                R16_Q41_DOT(c0, R8_Q41_Q(0), d0[i]);
+                R16_Q41_DOT(c1, R8_Q41_Q(1), d0[nb + i]);
+                R16_Q41_DOT(c2, R8_Q41_Q(2), d0[2 * nb + i]);
+                R16_Q41_DOT(c3, R8_Q41_Q(3), d0[3 * nb + i]);
+                R16_Q41_DOT(c4, R8_Q41_Q(4), d0[4 * nb + i]);
+                R16_Q41_DOT(c5, R8_Q41_Q(5), d0[5 * nb + i]);
+                R16_Q41_DOT(c6, R8_Q41_Q(6), d0[6 * nb + i]);
+                R16_Q41_DOT(c7, R8_Q41_Q(7), d0[7 * nb + i]);
+            }
+            __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
+                const __m512 mx = _mm512_cvtph_ps(pair128(b + 16, bh + 16));
+                m0 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[i]), m0);
+                m1 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[nb + i]), m1);
+                m2 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[2 * nb + i]), m2);
+                m3 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[3 * nb + i]), m3);
+                m4 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[4 * nb + i]), m4);
+                m5 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[5 * nb + i]), m5);
+                m6 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[6 * nb + i]), m6);
+                m7 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[7 * nb + i]), m7);
+            }
+            _mm512_storeu_ps(Y + t * ldy + g * 8, _mm512_add_ps(c0, m0));
+            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, _mm512_add_ps(c1, m1));
+            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, _mm512_add_ps(c2, m2));
+            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, _mm512_add_ps(c3, m3));
+            _mm512_storeu_ps(Y + (t + 4) * ldy + g * 8, _mm512_add_ps(c4, m4));
+            _mm512_storeu_ps(Y + (t + 5) * ldy + g * 8, _mm512_add_ps(c5, m5));
+            _mm512_storeu_ps(Y + (t + 6) * ldy + g * 8, _mm512_add_ps(c6, m6));
+            _mm512_storeu_ps(Y + (t + 7) * ldy + g * 8, _mm512_add_ps(c7, m7));
+        }
         for (; t + 4 <= n_tok; t += 4) {
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, m0 = c0, m1 = c0, m2 = c0, m3 = c0;
             const float *d0 = yd + t * nb, *s0 = ys + t * nb;
