@@ -187,11 +187,14 @@ static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc
     const int nth = f->tp ? lmc_threadpool_n_threads(f->tp) : 1;
     int64_t r0 = 0;
     bool any_small = false;
+    int n_short = 0;
+    for (int i = 0; i < n; i++) n_short += s[i].T < 4;
     for (int i = 0; i < n; i++) {
         f->row0[i] = r0;
         /* a prompt chunk splits its (token, head) rows over every thread; a few decode
-         * tokens go whole to one thread */
-        f->small[i] = nth > 1 && s[i].T < 4;
+         * tokens go whole to one thread when there are enough such sequences to keep
+         * every thread busy (else their heads are split too: one stream's attention) */
+        f->small[i] = nth > 1 && s[i].T < 4 && n_short >= nth;
         any_small |= f->small[i];
         if (!f->small[i]) store_seq(f, il, &s[i], r0);
         r0 += s[i].T;
