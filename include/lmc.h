@@ -323,6 +323,13 @@ double lmc_bench_fma_gflops(lmc_threadpool *tp, double seconds);         /* FP32
  * (for machines shared with other work: what the threads do while they run). */
 void lmc_bench_use_cpu_time(bool on);
 double lmc_bench_now(int n_threads); /* the clock the benchmarks use, in seconds */
+/* n_out x n_in weights of type t (rows in the file's layout) in the repacked layout the
+ * model loader uses on this CPU (Q8_0 / Q4_1, 8 rows interleaved), or NULL when this type
+ * or shape is not repacked here (or LMC_REPACK=0). free() it. For benchmarks. */
+void *lmc_bench_repack(lmc_type t, const void *W, int64_t n_out, int64_t n_in);
+/* Y[n_tok][n_out] = X[n_tok][n_in] . W^T with P from lmc_bench_repack (same arguments) */
+int lmc_bench_matmul_repacked(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in,
+                              const float *X, int64_t n_tok, float *Y);
 
 /* Quantize a whole model file, as llama.cpp's llama-quantize does without an importance
  * matrix (same tensor selection, same per-tensor type mix, same bytes). type is a tensor

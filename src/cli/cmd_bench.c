@@ -35,7 +35,8 @@ static const char *BENCH_HELP =
     "                   sum (GB/s), and the FP32 FMA peak (GFLOP/s)\n"
     "  --kernels        per weight type: matrix-vector speed (GB/s of weights streamed,\n"
     "                   compare with the read bandwidth) and matrix-matrix speed at a\n"
-    "                   prefill-sized batch (GFLOP/s, compare with the FMA peak)\n"
+    "                   prefill-sized batch (GFLOP/s, compare with the FMA peak); a\n"
+    "                   type the loader repacks on this CPU gets a second row, \"r8\"\n"
     "  -t N             also measure with N threads (default: the number of CPUs);\n"
     "                   every measurement is made with 1 thread and with N\n"
     "  --types LIST     comma-separated weight types for --kernels (default: all)\n"
@@ -90,15 +91,22 @@ static void *make_weights(lmc_type t, int64_t n_out, int64_t n_in) {
     return w;
 }
 
+/* one matmul through the file-layout kernels, or the repacked ones when packed */
+static int matmul_once(lmc_threadpool *tp, lmc_type t, const void *W, bool packed, int64_t n_out, int64_t n_in,
+                       const float *X, int64_t n_tok, float *Y) {
+    return packed ? lmc_bench_matmul_repacked(tp, t, W, n_out, n_in, X, n_tok, Y)
+                  : lmc_matmul(tp, t, W, n_out, n_in, X, n_tok, Y);
+}
+
 /* Best time of one matmul call, over at least 3 calls and 0.3 s. */
-static double time_matmul(lmc_threadpool *tp, lmc_type t, const void *W, int64_t n_out, int64_t n_in,
+static double time_matmul(lmc_threadpool *tp, lmc_type t, const void *W, bool packed, int64_t n_out, int64_t n_in,
                           const float *X, int64_t n_tok, float *Y) {
-    if (lmc_matmul(tp, t, W, n_out, n_in, X, n_tok, Y) != LMC_OK) return -1; /* warm-up */
+    if (matmul_once(tp, t, W, packed, n_out, n_in, X, n_tok, Y) != LMC_OK) return -1; /* warm-up */
     double best = 1e30, start = now_s();
     int nth = lmc_threadpool_n_threads(tp);
     for (int r = 0; r < 3 || now_s() - start < 0.3; r++) {
         double t0 = lmc_bench_now(nth);
-        lmc_matmul(tp, t, W, n_out, n_in, X, n_tok, Y);
+        matmul_once(tp, t, W, packed, n_out, n_in, X, n_tok, Y);
         double dt = lmc_bench_now(nth) - t0;
         if (dt < best) best = dt;
         if (r > 1000) break;
@@ -135,7 +143,7 @@ static int bench_kernels(lmc_threadpool **pools, const int *nths, int n_pools, c
     printf("kernels: %s; matrix-vector: %lld-wide rows, ~%.0f MiB of weights; matrix-matrix: "
            "4096 x 1024 weights x %lld tokens\n",
            lmc_kernels_isa(), (long long)n_in, mib, (long long)n_tok);
-    printf("%-6s %6s", "type", "bits");
+    printf("%-9s %6s", "type", "bits");
     for (int p = 0; p < n_pools; p++) printf("  mv GB/s t%d (%%rd)", nths[p]);
     for (int p = 0; p < n_pools; p++) printf("  mm GFLOP/s t%d (%%pk)", nths[p]);
     printf("\n");
@@ -147,7 +155,7 @@ static int bench_kernels(lmc_threadpool **pools, const int *nths, int n_pools, c
         lmc_type t = types[k];
         size_t rb = lmc_type_row_bytes(t, n_in);
         double bits = 8.0 * (double)rb / (double)n_in;
-        int64_t n_out_mv = (int64_t)(mib * 1048576.0 / (double)rb);
+        int64_t n_out_mv = (int64_t)(mib * 1048576.0 / (double)rb) & ~(int64_t)7;
         void *Wmv = make_weights(t, n_out_mv, n_in);
         float *Ymv = malloc(sizeof(float) * (size_t)n_out_mv);
         void *Wmm = make_weights(t, 1024, n_in);
@@ -155,22 +163,27 @@ static int bench_kernels(lmc_threadpool **pools, const int *nths, int n_pools, c
             free(Wmv), free(Wmm), free(Ymv);
             return cli_error("cannot make %s weights: %s", lmc_type_name(t), lmc_last_error());
         }
-        printf("%-6s %6.2f", lmc_type_name(t), bits);
-        fflush(stdout);
-        for (int p = 0; p < n_pools; p++) {
-            double dt = time_matmul(pools[p], t, Wmv, n_out_mv, n_in, X, 1, Ymv);
-            double gbs = (double)rb * (double)n_out_mv / dt / 1e9;
-            printf("  %9.1f (%3.0f%%)  ", gbs, 100.0 * gbs / read_bw[p]);
+        /* a second row for a type the loader repacks on this CPU: the kernels a model runs */
+        void *Pmv = lmc_bench_repack(t, Wmv, n_out_mv, n_in), *Pmm = Pmv ? lmc_bench_repack(t, Wmm, 1024, n_in) : NULL;
+        for (int packed = 0; packed <= (Pmv && Pmm); packed++) {
+            const void *mv = packed ? Pmv : Wmv, *mm = packed ? Pmm : Wmm;
+            printf("%-6s%s %6.2f", lmc_type_name(t), packed ? " r8" : "   ", bits);
             fflush(stdout);
+            for (int p = 0; p < n_pools; p++) {
+                double dt = time_matmul(pools[p], t, mv, packed, n_out_mv, n_in, X, 1, Ymv);
+                double gbs = (double)rb * (double)n_out_mv / dt / 1e9;
+                printf("  %9.1f (%3.0f%%)  ", gbs, 100.0 * gbs / read_bw[p]);
+                fflush(stdout);
+            }
+            for (int p = 0; p < n_pools; p++) {
+                double dt = time_matmul(pools[p], t, mm, packed, 1024, n_in, X, n_tok, Y);
+                double gf = 2.0 * (double)n_in * 1024.0 * (double)n_tok / dt / 1e9;
+                printf("  %11.1f (%3.0f%%)  ", gf, 100.0 * gf / peak[p]);
+                fflush(stdout);
+            }
+            printf("\n");
         }
-        for (int p = 0; p < n_pools; p++) {
-            double dt = time_matmul(pools[p], t, Wmm, 1024, n_in, X, n_tok, Y);
-            double gf = 2.0 * (double)n_in * 1024.0 * (double)n_tok / dt / 1e9;
-            printf("  %11.1f (%3.0f%%)  ", gf, 100.0 * gf / peak[p]);
-            fflush(stdout);
-        }
-        printf("\n");
-        free(Wmv), free(Wmm), free(Ymv);
+        free(Wmv), free(Wmm), free(Ymv), free(Pmv), free(Pmm);
     }
     printf("reference: read bandwidth");
     for (int p = 0; p < n_pools; p++) printf(" t%d %.1f GB/s", nths[p], read_bw[p]);

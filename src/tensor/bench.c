@@ -153,3 +153,15 @@ double lmc_bench_fma_gflops(lmc_threadpool *tp, double seconds) {
     for (int i = 0; i < lmc_threadpool_n_threads(tp) && i < 64; i++) total += t.flops[i];
     return total / 1e9;
 }
+
+void *lmc_bench_repack(lmc_type t, const void *W, int64_t n_out, int64_t n_in) {
+    if (!W || !lmc_r8_available(t) || !lmc_r8_fits(t, n_out, n_in)) return NULL;
+    void *P = aligned_alloc(64, (lmc_r8_bytes(t, n_out, n_in) + 63) & ~(size_t)63);
+    if (P) lmc_r8_pack(t, W, n_out, n_in, P);
+    return P;
+}
+
+int lmc_bench_matmul_repacked(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in,
+                              const float *X, int64_t n_tok, float *Y) {
+    return lmc_matmul_r8(tp, t, P, n_out, n_in, X, n_tok, Y);
+}
