@@ -74,15 +74,7 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
                                    _mm_loadu_si128((const __m128i *)hi), 1);
 }
 #define R16_BCAST(q, c) _mm512_set1_epi32(load_i32((q) + 4 * (c)))
-#define R16_DOT8(pa_, pb_)                                                                           \
-    pa_ = _mm512_dpbusd_epi32(pa_, w0, R16_BCAST(q_, 0));                                            \
-    pb_ = _mm512_dpbusd_epi32(pb_, w1, R16_BCAST(q_, 1));                                            \
-    pa_ = _mm512_dpbusd_epi32(pa_, w2, R16_BCAST(q_, 2));                                            \
-    pb_ = _mm512_dpbusd_epi32(pb_, w3, R16_BCAST(q_, 3));                                            \
-    pa_ = _mm512_dpbusd_epi32(pa_, w4, R16_BCAST(q_, 4));                                            \
-    pb_ = _mm512_dpbusd_epi32(pb_, w5, R16_BCAST(q_, 5));                                            \
-    pa_ = _mm512_dpbusd_epi32(pa_, w6, R16_BCAST(q_, 6));                                            \
-    pb_ = _mm512_dpbusd_epi32(pb_, w7, R16_BCAST(q_, 7))
+#define R16_DOT8(pa_, pb_) LMC_DOT8(_mm512_dpbusd_epi32, R16_BCAST, pa_, pb_)
 #define R16_Q80_TOKEN(acc, q, ysum_, dy_)                                                            \
     do {                                                                                             \
         const int8_t *q_ = (q);                                                                      \
@@ -115,14 +107,9 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
  * taken off), then acc = fma(dx * dy, dot, acc). */
 #define R8_Q80_TOKEN(acc, q, ysum_, dy_)                                                             \
     do {                                                                                             \
-        __m256i pa_ = DPBUSD(_mm256_set1_epi32(-128 * (ysum_)), w0, R8_BCAST(q, 0));                \
-        __m256i pb_ = DPBUSD(_mm256_setzero_si256(), w1, R8_BCAST(q, 1));                             \
-        pa_ = DPBUSD(pa_, w2, R8_BCAST(q, 2));                                                       \
-        pb_ = DPBUSD(pb_, w3, R8_BCAST(q, 3));                                                       \
-        pa_ = DPBUSD(pa_, w4, R8_BCAST(q, 4));                                                       \
-        pb_ = DPBUSD(pb_, w5, R8_BCAST(q, 5));                                                       \
-        pa_ = DPBUSD(pa_, w6, R8_BCAST(q, 6));                                                       \
-        pb_ = DPBUSD(pb_, w7, R8_BCAST(q, 7));                                                       \
+        const int8_t *q_ = (q);                                                                      \
+        __m256i pa_ = _mm256_set1_epi32(-128 * (ysum_)), pb_ = _mm256_setzero_si256();               \
+        R8_DOT8(pa_, pb_);                                                                           \
         const __m256 p_ = _mm256_cvtepi32_ps(_mm256_add_epi32(pa_, pb_));                           \
         acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(dy_)), p_, acc);                      \
     } while (0)
@@ -228,11 +215,12 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
 
 void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
                              size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy) {
+    int64_t g = g0;
+#ifndef LMC_EMULATE_VNNI
     const int64_t nb = n_in / 32;
     const size_t gb = 16 * sizeof(lmc_fp16) + 8 * 16;
     const char *a = A;
 #define R8_Q41_Q(k) (((const block_q8_1 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
-#ifndef LMC_EMULATE_VNNI
 #define R16_Q41_LOAD(b, bh)                                                                          \
     const __m512 dx = _mm512_cvtph_ps(pair128((b), (bh)));                                          \
     const __m512 mx = _mm512_cvtph_ps(pair128((b) + 16, (bh) + 16));                               \
@@ -242,9 +230,6 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     const __m512i w1 = _mm512_and_si512(x1, lo16), w5 = _mm512_and_si512(_mm512_srli_epi16(x1, 4), lo16); \
     const __m512i w2 = _mm512_and_si512(x2, lo16), w6 = _mm512_and_si512(_mm512_srli_epi16(x2, 4), lo16); \
     const __m512i w3 = _mm512_and_si512(x3, lo16), w7 = _mm512_and_si512(_mm512_srli_epi16(x3, 4), lo16)
-#endif
-    int64_t g = g0;
-#ifndef LMC_EMULATE_VNNI
     const __m512i lo16 = _mm512_set1_epi8(0x0F);
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) { /* two groups at once, as for Q8_0 */
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;

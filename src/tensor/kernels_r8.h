@@ -27,16 +27,25 @@ static inline int32_t load_i32(const int8_t *p) {
 /* Q4_1: one token's dot (exact integers) scaled into acc, and the min term m * s into
  * its own chain accm, as the row-major dot keeps them. Vector v of the block holds
  * chunk v in its low nibbles and chunk v + 4 in its high ones, 8 rows each. */
+/* the 8 chunks' integer dots of token q_ against w0..w7, as two chains pa_ / pb_ (each
+ * started by the caller): integer sums, the same in any order. DP(acc, u8, s8) and
+ * BC(q, chunk) for the vector width (256 here; kernels_avx512.c's pairs use 512). */
+#define LMC_DOT8(DP, BC, pa_, pb_)                                                                   \
+    pa_ = DP(pa_, w0, BC(q_, 0));                                                                    \
+    pb_ = DP(pb_, w1, BC(q_, 1));                                                                    \
+    pa_ = DP(pa_, w2, BC(q_, 2));                                                                    \
+    pb_ = DP(pb_, w3, BC(q_, 3));                                                                    \
+    pa_ = DP(pa_, w4, BC(q_, 4));                                                                    \
+    pb_ = DP(pb_, w5, BC(q_, 5));                                                                    \
+    pa_ = DP(pa_, w6, BC(q_, 6));                                                                    \
+    pb_ = DP(pb_, w7, BC(q_, 7))
+#define R8_DOT8(pa_, pb_) LMC_DOT8(DPBUSD, R8_BCAST, pa_, pb_)
+
 #define R8_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                         \
     do {                                                                                             \
-        __m256i pa_ = DPBUSD(_mm256_setzero_si256(), w0, R8_BCAST(q, 0));                             \
-        __m256i pb_ = DPBUSD(_mm256_setzero_si256(), w1, R8_BCAST(q, 1));                             \
-        pa_ = DPBUSD(pa_, w2, R8_BCAST(q, 2));                                                       \
-        pb_ = DPBUSD(pb_, w3, R8_BCAST(q, 3));                                                       \
-        pa_ = DPBUSD(pa_, w4, R8_BCAST(q, 4));                                                       \
-        pb_ = DPBUSD(pb_, w5, R8_BCAST(q, 5));                                                       \
-        pa_ = DPBUSD(pa_, w6, R8_BCAST(q, 6));                                                       \
-        pb_ = DPBUSD(pb_, w7, R8_BCAST(q, 7));                                                       \
+        const int8_t *q_ = (q);                                                                      \
+        __m256i pa_ = _mm256_setzero_si256(), pb_ = pa_;                                             \
+        R8_DOT8(pa_, pb_);                                                                           \
         const __m256 p_ = _mm256_cvtepi32_ps(_mm256_add_epi32(pa_, pb_));                           \
         acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(dy_)), p_, acc);                      \
         accm = _mm256_fmadd_ps(mx, _mm256_set1_ps(sy_), accm);                                       \
