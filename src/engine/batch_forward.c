@@ -208,46 +208,6 @@ static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc
     return linear(f, &L->wo, L->bo, c->att, Ttot, c->xb2);
 }
 
-/* Row-wise steps of a llama layer over the step's T rows, split over the threads when
- * there are rows enough (each row's numbers are the same either way): otherwise one
- * thread waits through every norm, rotation and gate of the batch. */
-enum { ROWS_NORM, ROWS_RESID_NORM, ROWS_ROPE, ROWS_SWIGLU, ROWS_RESID };
-typedef struct {
-    lmc_batch_forward *f;
-    int kind;
-    const float *w; /* the norm's weight */
-    int64_t T;
-} rows_task;
-
-static void rows_fn(void *arg, int ith, int nth) {
-    const rows_task *t = arg;
-    const lmc_model *m = t->f->m;
-    const lmc_model_hparams *hp = &m->hp;
-    lmc_context *c = &t->f->shell;
-    const int64_t C = hp->n_embd, F = hp->n_ff, a = t->T * ith / nth, n = t->T * (ith + 1) / nth - a;
-    if (n <= 0) return;
-    switch (t->kind) {
-    case ROWS_RESID_NORM:
-        lmc_residual_forward(c->x + a * C, c->xb2 + a * C, n * C);
-        /* fall through */
-    case ROWS_NORM: lmc_rmsnorm_forward(c->xb + a * C, NULL, c->x + a * C, t->w, n, C, hp->norm_eps); break;
-    case ROWS_ROPE:
-        lmc_rope_forward(c->q + a * (int64_t)hp->n_head * hp->head_dim, c->pos + a, n, hp->n_head, hp->head_dim,
-                         hp->n_rot, hp->rope_type, hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
-        lmc_rope_forward(c->k + a * (int64_t)hp->n_head_kv * hp->head_dim, c->pos + a, n, hp->n_head_kv, hp->head_dim,
-                         hp->n_rot, hp->rope_type, hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
-        break;
-    case ROWS_SWIGLU: lmc_swiglu_forward(c->hb + a * F, c->hb + a * F, c->hb2 + a * F, n * F); break;
-    default: lmc_residual_forward(c->x + a * C, c->xb2 + a * C, n * C); break;
-    }
-}
-
-static void rows(lmc_batch_forward *f, int kind, const float *w, int64_t T) {
-    rows_task t = {.f = f, .kind = kind, .w = w, .T = T};
-    if (f->tp && T >= 2 * lmc_threadpool_n_threads(f->tp)) lmc_threadpool_run(f->tp, rows_fn, &t);
-    else rows_fn(&t, 0, 1);
-}
-
 static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int64_t T) {
     const lmc_model *m = f->m;
     const lmc_model_hparams *hp = &m->hp;
@@ -255,23 +215,25 @@ static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, in
     lmc_context *c = &f->shell;
     int rc;
 
-    rows(f, ROWS_NORM, L->attn_norm, T);
+    /* row-wise steps split over the threads when every thread gets rows */
+    const int64_t min_rows = 2 * (int64_t)(f->tp ? lmc_threadpool_n_threads(f->tp) : 1);
+    lmc_layer_rows(c, L, il, LMC_ROWS_ATTN_NORM, T, min_rows);
     if ((rc = linear(f, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(f, &L->wk, L->bk, c->xb, T, c->k)) ||
         (rc = linear(f, &L->wv, L->bv, c->xb, T, c->v)))
         return rc;
-    rows(f, ROWS_ROPE, NULL, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_ROPE, T, min_rows);
     if ((rc = attention_block(f, il, L, s, n, T))) return rc;
-    rows(f, ROWS_RESID_NORM, L->ffn_norm, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_MID, T, min_rows);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
         if ((rc = linear(f, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
             (rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
             return rc;
-        rows(f, ROWS_SWIGLU, NULL, T);
+        lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, min_rows);
         if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
-    rows(f, ROWS_RESID, NULL, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_RESIDUAL, T, min_rows);
     return LMC_OK;
 }
 

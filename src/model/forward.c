@@ -30,54 +30,8 @@ static int linear(lmc_context *c, const lmc_weight *w, const float *b, const flo
     return LMC_OK;
 }
 
-/* The row-wise steps of a llama block (norms, RoPE, residual adds, the K/V store) split
- * over the pool by whole tokens when a prompt makes it worth a dispatch: each row is
- * computed by the same code as in one call, so results do not change. */
-enum { ROWS_ATTN_NORM, ROWS_ROPE_STORE, ROWS_MID, ROWS_RESIDUAL };
-typedef struct {
-    lmc_context *c;
-    const lmc_layer *L;
-    int il, kind;
-    int64_t T;
-} rows_job;
-
-static void rows_run(const rows_job *j, int64_t t0, int64_t t1) {
-    lmc_context *c = j->c;
-    const lmc_model *m = c->model;
-    const lmc_model_hparams *hp = &m->hp;
-    const int64_t C = hp->n_embd, n = t1 - t0, HD = (int64_t)hp->n_head * hp->head_dim,
-                  Ckv = (int64_t)hp->n_head_kv * hp->head_dim;
-    switch (j->kind) {
-    case ROWS_ATTN_NORM:
-        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->attn_norm, n, C, hp->norm_eps);
-        break;
-    case ROWS_ROPE_STORE:
-        lmc_rope_forward(c->q + t0 * HD, c->pos + t0, n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type,
-                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
-        lmc_rope_forward(c->k + t0 * Ckv, c->pos + t0, n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type,
-                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
-        lmc_kv_cache_store(&c->kv, j->il, c->n_past + t0, n, c->k + t0 * Ckv, c->v + t0 * Ckv);
-        break;
-    case ROWS_MID: /* x += attention; xb = ffn_norm(x) */
-        lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
-        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->ffn_norm, n, C, hp->norm_eps);
-        break;
-    default:
-        lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
-    }
-}
-
-static void rows_task(void *arg, int ith, int nth) {
-    const rows_job *j = arg;
-    const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
-    if (t0 < t1) rows_run(j, t0, t1);
-}
-
-static void rows(lmc_context *c, const lmc_layer *L, int il, int kind, int64_t T) {
-    rows_job j = {.c = c, .L = L, .il = il, .kind = kind, .T = T};
-    if (c->tp && T >= 32 && lmc_threadpool_n_threads(c->tp) > 1) lmc_threadpool_run(c->tp, rows_task, &j);
-    else rows_run(&j, 0, T);
-}
+/* prompts split the row-wise steps over the pool (lmc_layer_rows) from this many tokens */
+#define ROWS_MIN 32
 
 /* Attention of the T tokens in c->q / c->k / c->v (RoPE applied): store K, V in the
  * cache at pos0.. (unless already stored), attend, and project: c->xb2[T][C] = attn . Wo^T + bo. */
@@ -103,26 +57,25 @@ static int llama_layer(lmc_context *c, int il, int64_t T) {
     const lmc_model *m = c->model;
     const lmc_model_hparams *hp = &m->hp;
     const lmc_layer *L = &m->layers[il];
-    const int64_t F = hp->n_ff;
     int rc;
 
-    rows(c, L, il, ROWS_ATTN_NORM, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_ATTN_NORM, T, ROWS_MIN);
     if ((rc = linear(c, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(c, &L->wk, L->bk, c->xb, T, c->k)) ||
         (rc = linear(c, &L->wv, L->bv, c->xb, T, c->v)))
         return rc;
-    rows(c, L, il, ROWS_ROPE_STORE, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_ROPE_STORE, T, ROWS_MIN);
     if ((rc = attention_block(c, il, L, T, true))) return rc;
-    rows(c, L, il, ROWS_MID, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_MID, T, ROWS_MIN);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
         if ((rc = linear(c, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
             (rc = linear(c, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
             return rc;
-        lmc_swiglu_forward(c->hb, c->hb, c->hb2, T * F);
+        lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, ROWS_MIN);
         if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
-    rows(c, L, il, ROWS_RESIDUAL, T);
+    lmc_layer_rows(c, L, il, LMC_ROWS_RESIDUAL, T, ROWS_MIN);
     return LMC_OK;
 }
 

@@ -376,3 +376,53 @@ int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const 
     if (w->n_mat == 1) return lmc_matmul_dense(tp, w->type, W, w->n_out, w->n_in, X, T, Y);
     return lmc_matmul(tp, w->type, W, w->n_out, w->n_in, X, T, Y);
 }
+
+/* ---- row-wise steps of a llama block ---------------------------------------------------- */
+
+typedef struct {
+    lmc_context *c;
+    const lmc_layer *L;
+    int il;
+    lmc_rows_kind kind;
+    int64_t T;
+} rows_job;
+
+static void rows_run(const rows_job *j, int64_t t0, int64_t t1) {
+    lmc_context *c = j->c;
+    const lmc_model *m = c->model;
+    const lmc_model_hparams *hp = &m->hp;
+    const int64_t C = hp->n_embd, F = hp->n_ff, n = t1 - t0, HD = (int64_t)hp->n_head * hp->head_dim,
+                  Ckv = (int64_t)hp->n_head_kv * hp->head_dim;
+    switch (j->kind) {
+    case LMC_ROWS_ATTN_NORM:
+        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->attn_norm, n, C, hp->norm_eps);
+        break;
+    case LMC_ROWS_ROPE:
+    case LMC_ROWS_ROPE_STORE:
+        lmc_rope_forward(c->q + t0 * HD, c->pos + t0, n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type,
+                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        lmc_rope_forward(c->k + t0 * Ckv, c->pos + t0, n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type,
+                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        if (j->kind == LMC_ROWS_ROPE_STORE)
+            lmc_kv_cache_store(&c->kv, j->il, c->n_past + t0, n, c->k + t0 * Ckv, c->v + t0 * Ckv);
+        break;
+    case LMC_ROWS_MID: /* x += attention; xb = ffn_norm(x) */
+        lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
+        lmc_rmsnorm_forward(c->xb + t0 * C, NULL, c->x + t0 * C, j->L->ffn_norm, n, C, hp->norm_eps);
+        break;
+    case LMC_ROWS_SWIGLU: lmc_swiglu_forward(c->hb + t0 * F, c->hb + t0 * F, c->hb2 + t0 * F, n * F); break;
+    default: lmc_residual_forward(c->x + t0 * C, c->xb2 + t0 * C, n * C);
+    }
+}
+
+static void rows_task(void *arg, int ith, int nth) {
+    const rows_job *j = arg;
+    const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
+    if (t0 < t1) rows_run(j, t0, t1);
+}
+
+void lmc_layer_rows(lmc_context *c, const lmc_layer *L, int il, lmc_rows_kind kind, int64_t T, int64_t min_rows) {
+    rows_job j = {.c = c, .L = L, .il = il, .kind = kind, .T = T};
+    if (c->tp && T >= min_rows && lmc_threadpool_n_threads(c->tp) > 1) lmc_threadpool_run(c->tp, rows_task, &j);
+    else rows_run(&j, 0, T);
+}

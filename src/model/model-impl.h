@@ -207,6 +207,20 @@ void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 void lmc_round_f16_avx2(float *x, int64_t n);
 #endif
 
+/* The row-wise steps of a llama block on c's T rows (c->x, xb, xb2, q, k, v, hb, hb2,
+ * pos), split over c->tp by whole tokens when T >= min_rows: each row is computed by the
+ * same code either way, so results do not depend on the split. ROPE_STORE also writes
+ * K/V to c->kv at c->n_past (the single-sequence path; the engine stores into blocks). */
+typedef enum {
+    LMC_ROWS_ATTN_NORM, /* xb = attn_norm(x)                 */
+    LMC_ROWS_ROPE,      /* RoPE on q and k                   */
+    LMC_ROWS_ROPE_STORE,
+    LMC_ROWS_MID,       /* x += xb2; xb = ffn_norm(x)        */
+    LMC_ROWS_SWIGLU,    /* hb = silu(hb) * hb2               */
+    LMC_ROWS_RESIDUAL   /* x += xb2                          */
+} lmc_rows_kind;
+void lmc_layer_rows(lmc_context *c, const lmc_layer *L, int il, lmc_rows_kind kind, int64_t T, int64_t min_rows);
+
 /* Y[T][n_out] = X[T][n_in] . W^T for matrix e of w (0 for a plain weight). */
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T,
                       float *Y);
