@@ -316,7 +316,25 @@ static void test_concurrent(const ref_case *c) {
                 r.user = &s[i];
                 CHECK(lmc_engine_submit(e, &r) > 0);
             }
+            /* one more whose sampler must fail (every token banned): it ends with an error,
+             * sampled ahead on the threads or not, and the others are not disturbed */
+            lmc_logit_bias *ban = malloc((size_t)V * sizeof *ban);
+            for (int32_t v = 0; v < V; v++) ban[v] = (lmc_logit_bias){v, -INFINITY};
+            sink banned;
+            sink_init(&banned, 1, V);
+            lmc_engine_request rb = lmc_engine_default_request();
+            rb.tokens = c->tok;
+            rb.n_tokens = 5;
+            rb.max_tokens = 4;
+            rb.sampling.logit_bias = ban;
+            rb.sampling.n_logit_bias = (size_t)V;
+            rb.on_event = on_event;
+            rb.user = &banned;
+            CHECK(lmc_engine_submit(e, &rb) > 0);
             CHECK(lmc_engine_run(e) == 0);
+            CHECK_MSG(banned.fin == LMC_FINISH_ERROR && banned.n == 0,
+                      "all tokens banned: finish %d after %d tokens, want an error and none", (int)banned.fin, banned.n);
+            free(ban);
             int bad = 0;
             for (int i = 0; i < NREQ; i++) {
                 bool same = s[i].n == gen[i] && s[i].fin == LMC_FINISH_LENGTH;
