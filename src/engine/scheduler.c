@@ -324,6 +324,7 @@ static void presample_task(void *arg, int ith, int nth) {
     for (int i = ith; i < j->n; i += nth) {
         lmc_seq *s = e->bseq[i];
         const lmc_batch_seq *b = &e->bs[i];
+        s->pre_tok = -1;
         /* as the output loop decides: a running generation with logits this step, one
          * output (n > 1 forks and samples its siblings from the same logits) */
         if (s->state != LMC_SEQ_RUNNING || s->req->kind != LMC_REQ_GENERATE || b->logit_row < 0 || s->req->n_out > 1)
