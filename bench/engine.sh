@@ -9,7 +9,9 @@
 #   MODEL          default ~/.cache/lmc/models/SmolLM2-135M-Instruct.Q4_1.gguf
 #   LLAMA_BIN_DIR  a llama.cpp build's bin/ (b10573) with llama-batched-bench;
 #                  default /work/llama.cpp/build/bin; skipped when absent
-#   env LMC        the lmc binary (default build/lmc); LMC_SHARED_DIR for wiki16k.txt
+#   env LMC        the lmc binary (default build/lmc); LMC_SHARED_DIR for wiki16k.txt;
+#       REPS       lmc's runs per concurrency level, mean ± sd (default 3; llama-batched-bench
+#                  has no repetitions and runs once)
 set -eu
 MODEL=${1:-$HOME/.cache/lmc/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 LLAMA=${2:-/work/llama.cpp/build/bin}
@@ -20,8 +22,9 @@ LMC=${LMC:-build/lmc}
 SHARED=${LMC_SHARED_DIR:-../shared}
 NPL=1,4,16,64
 
-echo "== lmc bench-engine --throughput (threads $T, pp $NPP, tg $NTG)"
-"$LMC" bench-engine -m "$MODEL" --throughput -npp "$NPP" -ntg "$NTG" -npl $NPL -t "$T"
+REPS=${REPS:-3}
+echo "== lmc bench-engine --throughput (threads $T, pp $NPP, tg $NTG, $REPS runs each)"
+"$LMC" bench-engine -m "$MODEL" --throughput -npp "$NPP" -ntg "$NTG" -npl $NPL -t "$T" -r "$REPS"
 if [ -x "$LLAMA/llama-batched-bench" ]; then
   echo
   echo "== llama-batched-bench (threads $T, pp $NPP, tg $NTG)"

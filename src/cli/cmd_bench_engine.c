@@ -36,6 +36,8 @@ static const char *HELP =
     "  -npp N           prompt tokens per sequence for --throughput (default 128)\n"
     "  -ntg N           generated tokens per sequence for --throughput (default 128)\n"
     "  -npl LIST        concurrency levels for --throughput (default 1,4,16,64)\n"
+    "  -r N             --throughput: runs per level, reported as mean ± sd (default 1,\n"
+    "                   llama-batched-bench's single run; one stream varies the most)\n"
     "  --prefix N       shared system prompt tokens for --ttft (default 1000)\n"
     "  -c N             context of one sequence (default: what the test needs; --ppl: 512)\n"
     "  -b N             max tokens per forward step (default 512)\n"
@@ -87,47 +89,84 @@ static lmc_engine *make_engine(const lmc_model *m, const lmc_vocab *v, int n_thr
     return e;
 }
 
-static int bench_throughput(const lmc_model *m, int nt, int n_batch, lmc_type kv, long long kv_mib, int npp, int ntg,
-                            const int *npl, int n_npl) {
+/* One run of B sequences: prompt rate and aggregate generation rate (tokens/s). */
+static int throughput_once(const lmc_model *m, int nt, int n_batch, lmc_type kv, long long kv_mib, int npp, int ntg,
+                           int B, double *t_pp, double *t_tg, int64_t *gen_out) {
     const int32_t V = lmc_model_get_hparams(m)->n_vocab;
+    lmc_engine *e = make_engine(m, NULL, nt, npp + ntg + 2, n_batch, kv, kv_mib, (int64_t)B * (npp + ntg + 2), B);
+    if (!e) return CLI_ERR;
+    prog *p = calloc((size_t)B, sizeof *p);
+    int32_t *prompt = malloc((size_t)npp * sizeof *prompt);
+    if (!p || !prompt) {
+        free(p), free(prompt), lmc_engine_free(e);
+        return cli_error("out of memory");
+    }
+    int rc = CLI_OK;
+    for (int i = 0; i < B && !rc; i++) {
+        for (int j = 0; j < npp; j++) prompt[j] = rand_tok(V);
+        lmc_engine_request r = lmc_engine_default_request();
+        r.tokens = prompt;
+        r.n_tokens = npp;
+        r.max_tokens = ntg + 1; /* the first token comes with the prompt step */
+        r.ignore_eog = true;
+        r.on_event = on_ev;
+        r.user = &p[i];
+        if (lmc_engine_submit(e, &r) < 0) rc = cli_lib_error();
+    }
+    const double t0 = cli_now();
+    while (!rc) { /* prompt processing: until every sequence has its first token */
+        int all = 1;
+        for (int i = 0; i < B; i++) all &= p[i].first;
+        if (all) break;
+        if (lmc_engine_step(e) < 0) rc = cli_lib_error();
+    }
+    const double t1 = cli_now();
+    if (!rc && lmc_engine_run(e) < 0) rc = cli_lib_error();
+    const double t2 = cli_now();
+    int64_t gen = 0;
+    for (int i = 0; i < B; i++) gen += p[i].n_gen - 1;
+    *t_pp = t1 - t0, *t_tg = t2 - t1, *gen_out = gen;
+    free(p), free(prompt);
+    lmc_engine_free(e);
+    return rc;
+}
+
+static void mean_sd(const double *x, int n, double *mean, double *sd) {
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++) ss += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+}
+
+static int bench_throughput(const lmc_model *m, int nt, int n_batch, lmc_type kv, long long kv_mib, int npp, int ntg,
+                            const int *npl, int n_npl, int reps) {
+    if (reps > 1)
+        printf("\n(each row: the mean of %d runs, a fresh engine each; ± the standard deviation of the rates)\n", reps);
     printf("\n|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |\n"
            "|-------|--------|------|--------|----------|----------|----------|----------|\n");
     for (int k = 0; k < n_npl; k++) {
         const int B = npl[k];
-        lmc_engine *e = make_engine(m, NULL, nt, npp + ntg + 2, n_batch, kv, kv_mib, (int64_t)B * (npp + ntg + 2), B);
-        if (!e) return CLI_ERR;
-        prog *p = calloc((size_t)B, sizeof *p);
-        int32_t *prompt = malloc((size_t)npp * sizeof *prompt);
-        if (!p || !prompt) return cli_error("out of memory");
-        for (int i = 0; i < B; i++) {
-            for (int j = 0; j < npp; j++) prompt[j] = rand_tok(V);
-            lmc_engine_request r = lmc_engine_default_request();
-            r.tokens = prompt;
-            r.n_tokens = npp;
-            r.max_tokens = ntg + 1; /* the first token comes with the prompt step */
-            r.ignore_eog = true;
-            r.on_event = on_ev;
-            r.user = &p[i];
-            if (lmc_engine_submit(e, &r) < 0) return cli_lib_error();
+        double tpp[64], ttg[64], spp[64], stg[64];
+        for (int r = 0; r < reps; r++) {
+            int64_t gen = 0;
+            int rc = throughput_once(m, nt, n_batch, kv, kv_mib, npp, ntg, B, &tpp[r], &ttg[r], &gen);
+            if (rc) return rc;
+            spp[r] = (double)B * npp / tpp[r];
+            stg[r] = (double)gen / ttg[r];
         }
-        const double t0 = cli_now();
-        for (;;) { /* prompt processing: until every sequence has its first token */
-            int all = 1;
-            for (int i = 0; i < B; i++) all &= p[i].first;
-            if (all) break;
-            if (lmc_engine_step(e) < 0) return cli_lib_error();
-        }
-        const double t1 = cli_now();
-        if (lmc_engine_run(e) < 0) return cli_lib_error();
-        const double t2 = cli_now();
-        int64_t gen = 0;
-        for (int i = 0; i < B; i++) gen += p[i].n_gen - 1;
-        printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f | %8.3f | %8.2f |\n", npp, ntg, B, B * (npp + ntg),
-               t1 - t0, (double)B * npp / (t1 - t0), t2 - t1, (double)gen / (t2 - t1));
+        double mtpp, mttg, mspp, sspp, mstg, sstg, dummy;
+        mean_sd(tpp, reps, &mtpp, &dummy);
+        mean_sd(ttg, reps, &mttg, &dummy);
+        mean_sd(spp, reps, &mspp, &sspp);
+        mean_sd(stg, reps, &mstg, &sstg);
+        if (reps > 1)
+            printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f ± %.2f | %8.3f | %8.2f ± %.2f |\n", npp, ntg, B, B * (npp + ntg),
+                   mtpp, mspp, sspp, mttg, mstg, sstg);
+        else
+            printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f | %8.3f | %8.2f |\n", npp, ntg, B, B * (npp + ntg), mtpp, mspp,
+                   mttg, mstg);
         fflush(stdout);
-        free(p);
-        free(prompt);
-        lmc_engine_free(e);
     }
     return CLI_OK;
 }
@@ -261,7 +300,7 @@ static int bench_ppl(const lmc_model *m, const char *path, int nt, int n_ctx, in
 
 int cmd_bench_engine(int argc, char **argv) {
     const char *cmd = "bench-engine", *model = NULL, *ppl = NULL;
-    long long nt = 1, npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0, chunks = 0;
+    long long nt = 1, npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0, chunks = 0, reps = 1;
     int npl[16] = {1, 4, 16, 64}, n_npl = 4;
     bool do_tp = false, do_ttft = false;
     lmc_type kv = LMC_TYPE_F16;
@@ -280,6 +319,7 @@ int cmd_bench_engine(int argc, char **argv) {
         else if (!strcmp(a, "-b")) rc = cli_int(cmd, argc, argv, &i, 1, 1 << 16, &n_batch);
         else if (!strcmp(a, "--kv-mem")) rc = cli_int(cmd, argc, argv, &i, 1, 1 << 30, &kv_mib);
         else if (!strcmp(a, "--chunks")) rc = cli_int(cmd, argc, argv, &i, 1, 1 << 30, &chunks);
+        else if (!strcmp(a, "-r")) rc = cli_int(cmd, argc, argv, &i, 1, 64, &reps);
         else if (!strcmp(a, "--throughput")) do_tp = true;
         else if (!strcmp(a, "--ttft")) do_ttft = true;
         else if (!strcmp(a, "--ppl")) rc = cli_value(cmd, argc, argv, &i, &ppl);
@@ -315,7 +355,7 @@ int cmd_bench_engine(int argc, char **argv) {
     if (!m) return cli_lib_error();
     printf("lmc bench-engine: %s, %lld thread(s), kv %s, batch %lld\n", model, nt, lmc_type_name(kv), n_batch);
     int rc = CLI_OK;
-    if (do_tp) rc = bench_throughput(m, (int)nt, (int)n_batch, kv, kv_mib, (int)npp, (int)ntg, npl, n_npl);
+    if (do_tp) rc = bench_throughput(m, (int)nt, (int)n_batch, kv, kv_mib, (int)npp, (int)ntg, npl, n_npl, (int)reps);
     if (!rc && do_ttft) rc = bench_ttft(m, (int)nt, (int)n_batch, kv, kv_mib, (int)prefix);
     if (!rc && ppl) rc = bench_ppl(m, ppl, (int)nt, n_ctx ? (int)n_ctx : 512, (int)n_batch, kv, kv_mib, chunks);
     lmc_model_free(m);
