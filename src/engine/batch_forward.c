@@ -218,18 +218,14 @@ static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, in
     /* row-wise steps split over the threads when every thread gets rows */
     const int64_t min_rows = 2 * (int64_t)(f->tp ? lmc_threadpool_n_threads(f->tp) : 1);
     lmc_layer_rows(c, L, il, LMC_ROWS_ATTN_NORM, T, min_rows);
-    if ((rc = linear(f, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(f, &L->wk, L->bk, c->xb, T, c->k)) ||
-        (rc = linear(f, &L->wv, L->bv, c->xb, T, c->v)))
-        return rc;
+    if ((rc = lmc_qkv_forward(f->tp, L, c->xb, T, c->q, c->k, c->v))) return rc;
     lmc_layer_rows(c, L, il, LMC_ROWS_ROPE, T, min_rows);
     if ((rc = attention_block(f, il, L, s, n, T))) return rc;
     lmc_layer_rows(c, L, il, LMC_ROWS_MID, T, min_rows);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
-        if ((rc = linear(f, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
-            (rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
-            return rc;
+        if ((rc = lmc_gate_up_forward(f->tp, L, c->xb, T, c->hb, c->hb2))) return rc;
         lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, min_rows);
         if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }

@@ -60,18 +60,14 @@ static int llama_layer(lmc_context *c, int il, int64_t T) {
     int rc;
 
     lmc_layer_rows(c, L, il, LMC_ROWS_ATTN_NORM, T, ROWS_MIN);
-    if ((rc = linear(c, &L->wq, L->bq, c->xb, T, c->q)) || (rc = linear(c, &L->wk, L->bk, c->xb, T, c->k)) ||
-        (rc = linear(c, &L->wv, L->bv, c->xb, T, c->v)))
-        return rc;
+    if ((rc = lmc_qkv_forward(c->tp, L, c->xb, T, c->q, c->k, c->v))) return rc;
     lmc_layer_rows(c, L, il, LMC_ROWS_ROPE_STORE, T, ROWS_MIN);
     if ((rc = attention_block(c, il, L, T, true))) return rc;
     lmc_layer_rows(c, L, il, LMC_ROWS_MID, T, ROWS_MIN);
     if (hp->n_expert > 0) {
         if ((rc = lmc_moe_forward(c, L, c->xb, c->xb2, T))) return rc;
     } else {
-        if ((rc = linear(c, &L->ffn_gate, L->ffn_gate_b, c->xb, T, c->hb)) ||
-            (rc = linear(c, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb2)))
-            return rc;
+        if ((rc = lmc_gate_up_forward(c->tp, L, c->xb, T, c->hb, c->hb2))) return rc;
         lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, ROWS_MIN);
         if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }

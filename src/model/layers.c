@@ -369,6 +369,24 @@ void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {
 
 /* ---- weights --------------------------------------------------------------------------- */
 
+int lmc_weight_matmul_shared(lmc_threadpool *tp, const lmc_weight *const *w, int n, const float *X, int64_t T,
+                             float *const *Y) {
+    bool one = n >= 2 && n <= 4; /* one dispatch when every matrix is repacked alike */
+    for (int k = 0; one && k < n; k++)
+        one = w[k]->packed && w[k]->type == w[0]->type && w[k]->n_in == w[0]->n_in;
+    if (one) {
+        const void *P[4];
+        int64_t n_out[4];
+        for (int k = 0; k < n; k++) P[k] = w[k]->packed, n_out[k] = w[k]->n_out;
+        return lmc_matmul_r8_multi(tp, w[0]->type, n, P, n_out, w[0]->n_in, X, T, Y);
+    }
+    for (int k = 0; k < n; k++) {
+        int rc = lmc_weight_matmul(tp, w[k], 0, X, T, Y[k]);
+        if (rc) return rc;
+    }
+    return LMC_OK;
+}
+
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T, float *Y) {
     if (w->packed) return lmc_matmul_r8(tp, w->type, w->packed, w->n_out, w->n_in, X, T, Y);
     const uint8_t *W = (const uint8_t *)w->data + (size_t)e * w->mat_bytes;

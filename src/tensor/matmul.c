@@ -141,6 +141,9 @@ int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_o
 
 /* ---- repacked weights (repack.c) -------------------------------------------------------- */
 
+#define R8_MAX_MATS 4
+
+/* up to R8_MAX_MATS matrices of one type and width over the same activations */
 typedef struct {
     lmc_type type;
     const float *X;
@@ -148,9 +151,11 @@ typedef struct {
     int32_t *ysum; /* Q8_0: per token and block, the sum of the activation quants */
     float *yd, *ys; /* per token and block, the scale d (and Q8_1's s) as floats */
     size_t a_row;
-    const void *P;
-    int64_t n_out, n_in, n_tok;
-    float *Y;
+    int n_mat;
+    const void *P[R8_MAX_MATS];
+    int64_t n_out[R8_MAX_MATS];
+    float *Y[R8_MAX_MATS];
+    int64_t n_in, n_tok;
     lmc_from_float_fn conv;
 } r8_task;
 
@@ -183,29 +188,44 @@ static void r8_dot_task(void *p, int ith, int nth) {
 #ifdef LMC_SCALAR_ONLY
     (void)t, (void)ith, (void)nth; /* never called: nothing is repacked without AVX-512 */
 #else
-    const int64_t ng = t->n_out / 8, g0 = ng * ith / nth, g1 = ng * (ith + 1) / nth;
-    if (g1 <= g0) return;
-    if (t->type == LMC_TYPE_Q8_0)
-        lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->ysum, t->yd, t->Y, t->n_out);
-    else if (strcmp(lmc_kernels_isa(), "avx512") == 0)
-        lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->yd, t->ys, t->Y, t->n_out);
-    else
-        lmc_q4_1_r8_gemm_avx2(t->n_in, g0, g1, t->n_tok, t->P, t->A, t->a_row, t->yd, t->ys, t->Y, t->n_out);
+    /* the matrices' 8-row groups as one range, split evenly over the threads */
+    int64_t ng = 0;
+    for (int k = 0; k < t->n_mat; k++) ng += t->n_out[k] / 8;
+    const int64_t a0 = ng * ith / nth, a1 = ng * (ith + 1) / nth;
+    const bool avx512 = strcmp(lmc_kernels_isa(), "avx512") == 0;
+    int64_t base = 0;
+    for (int k = 0; k < t->n_mat; base += t->n_out[k] / 8, k++) {
+        const int64_t g0 = LMC_MAX(a0 - base, (int64_t)0), g1 = LMC_MIN(a1 - base, t->n_out[k] / 8);
+        if (g1 <= g0) continue;
+        if (t->type == LMC_TYPE_Q8_0)
+            lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->ysum, t->yd, t->Y[k],
+                                    t->n_out[k]);
+        else if (avx512)
+            lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->yd, t->ys, t->Y[k],
+                                    t->n_out[k]);
+        else
+            lmc_q4_1_r8_gemm_avx2(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->yd, t->ys, t->Y[k],
+                                  t->n_out[k]);
+    }
 #endif
 }
 
-int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_out, int64_t n_in, const float *X,
-                  int64_t n_tok, float *Y) {
-    if (!P || !X || !Y || !lmc_r8_fits(type, n_out, n_in) || n_tok < 0)
-        return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked %s): bad arguments (n_out %lld, n_in %lld)",
-                             lmc_type_name(type) ? lmc_type_name(type) : "?", (long long)n_out, (long long)n_in);
+int lmc_matmul_r8_multi(lmc_threadpool *tp, lmc_type type, int n_mat, const void *const *P, const int64_t *n_out,
+                        int64_t n_in, const float *X, int64_t n_tok, float *const *Y) {
+    if (n_mat < 1 || n_mat > R8_MAX_MATS || !X || n_tok < 0)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked): bad arguments (%d matrices)", n_mat);
+    for (int k = 0; k < n_mat; k++)
+        if (!P[k] || !Y[k] || !lmc_r8_fits(type, n_out[k], n_in))
+            return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked %s): bad arguments (n_out %lld, n_in %lld)",
+                                 lmc_type_name(type) ? lmc_type_name(type) : "?", (long long)n_out[k], (long long)n_in);
     if (!lmc_r8_available(type))
         return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX-512 VNNI (Q8_0) or AVX2 (Q4_1)",
                              lmc_type_name(type));
     if (n_tok == 0) return LMC_OK;
     const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;
-    r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .P = P, .n_out = n_out, .n_in = n_in,
-                 .n_tok = n_tok, .Y = Y, .conv = lmc_get_act_from_float(vdt)};
+    r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .n_mat = n_mat, .n_in = n_in,
+                 .n_tok = n_tok, .conv = lmc_get_act_from_float(vdt)};
+    for (int k = 0; k < n_mat; k++) t.P[k] = P[k], t.n_out[k] = n_out[k], t.Y[k] = Y[k];
     const size_t a_bytes = (t.a_row * (size_t)n_tok + 63) & ~(size_t)63;
     /* after the quants: Q8_0's ysum and yd, or Q4_1's yd and ys (4 bytes per token and block each) */
     const size_t s_bytes = 2 * sizeof(float) * (size_t)n_tok * (size_t)(n_in / 32);
@@ -221,10 +241,16 @@ int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_ou
         t.yd = side;
         t.ys = side + n_side;
     }
+    /* the activations are quantized once for all the matrices */
     if (tp && n_tok > 1) lmc_threadpool_run(tp, r8_convert_task, &t);
     else r8_convert_task(&t, 0, 1);
     if (tp) lmc_threadpool_run(tp, r8_dot_task, &t);
     else r8_dot_task(&t, 0, 1);
     free(owned);
     return LMC_OK;
+}
+
+int lmc_matmul_r8(lmc_threadpool *tp, lmc_type type, const void *P, int64_t n_out, int64_t n_in, const float *X,
+                  int64_t n_tok, float *Y) {
+    return lmc_matmul_r8_multi(tp, type, 1, &P, &n_out, n_in, X, n_tok, &Y);
 }

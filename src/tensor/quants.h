@@ -227,6 +227,11 @@ void lmc_r8_get_row(lmc_type t, const void *P, int64_t n_in, int64_t row, float 
  * the row-major kernels (Q8_0, Q8_1). */
 int lmc_matmul_r8(lmc_threadpool *tp, lmc_type t, const void *P, int64_t n_out, int64_t n_in, const float *X,
                   int64_t n_tok, float *Y);
+/* The same for n_mat (1..4) matrices of one type and width over the same X: the
+ * activations are quantized once and all the matrices' rows share one dispatch. Each
+ * Y[k] gets exactly what lmc_matmul_r8 would give. */
+int lmc_matmul_r8_multi(lmc_threadpool *tp, lmc_type t, int n_mat, const void *const *P, const int64_t *n_out,
+                        int64_t n_in, const float *X, int64_t n_tok, float *const *Y);
 
 /* Tests can force a kernel family (lmc_kernels_isa() tells which is in use):
  * 0 = auto, 1 = scalar, 2 = avx2, 3 = avx512; false if this CPU/build cannot run it. */
