@@ -78,6 +78,26 @@ static void check_type(lmc_type type, lmc_threadpool *tp) {
         CHECK_MSG(bad == 0, "%s: %d of %lld results differ from the scalar chain (%s)", name, bad,
                   (long long)(n_tok * n_out), pass ? "2 threads" : "1 thread");
     }
+    /* several matrices over the same activations in one call (q/k/v): each gets what it
+     * gets alone; the second is the first 16 rows packed on their own */
+    {
+        void *P2 = aligned_alloc(64, (lmc_r8_bytes(type, 16, n_in) + 63) & ~(size_t)63);
+        lmc_r8_pack(type, W, 16, n_in, P2);
+        float *Ya = malloc(sizeof(float) * (size_t)(n_tok * n_out)), *Yb = malloc(sizeof(float) * (size_t)(n_tok * 16));
+        const void *Ps[3] = {P, P2, P};
+        const int64_t nos[3] = {n_out, 16, n_out};
+        float *Ys[3] = {Ya, Yb, Y};
+        CHECK_EQ_INT(lmc_matmul_r8_multi(tp, type, 3, Ps, nos, n_in, X, n_tok, Ys), LMC_OK);
+        int bad = 0;
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t r = 0; r < n_out; r++) {
+                bad += Ya[t * n_out + r] != ref[t * n_out + r] || Y[t * n_out + r] != ref[t * n_out + r];
+                if (r < 16) bad += Yb[t * 16 + r] != ref[t * n_out + r];
+            }
+        CHECK_MSG(bad == 0, "%s: %d results of a 3-matrix call differ from the scalar chain", name, bad);
+        CHECK(lmc_matmul_r8_multi(tp, type, 5, Ps, nos, n_in, X, n_tok, Ys) != LMC_OK);
+        free(P2), free(Ya), free(Yb);
+    }
     /* each token alone: the same bits as in the batch of 7 (4-token tile + tail) */
     for (int64_t t = 0; t < n_tok; t++) {
         CHECK_EQ_INT(lmc_matmul_r8(NULL, type, P, n_out, n_in, X + t * n_in, 1, Y1), LMC_OK);
@@ -106,8 +126,8 @@ static void check_type(lmc_type type, lmc_threadpool *tp) {
     worst /= big;
     CHECK_MSG(worst < 1e-6, "%s repacked vs row-major: difference %.3g of the largest result", name, worst);
     CHECK(lmc_matmul_r8(NULL, type, P, 12, n_in, X, 1, Y1) != LMC_OK);
-    printf("repacked %s: %lld x %lld, %lld tokens: bit-identical to the scalar chain at 1 and 2 threads and per "
-           "token; rows read back as dequantized; row-major kernels within %.2g of the largest result\n",
+    printf("repacked %s: %lld x %lld, %lld tokens: bit-identical to the scalar chain at 1 and 2 threads, per "
+           "token and in a 3-matrix call; rows read back as dequantized; row-major kernels within %.2g of the largest result\n",
            name, (long long)n_out, (long long)n_in, (long long)n_tok, worst);
     free(W), free(row), free(X), free(P), free(A), free(ref), free(Y), free(Y1);
 }
