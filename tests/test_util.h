@@ -4,6 +4,8 @@
 #define LMC_TEST_UTIL_H
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,17 @@ static inline char *t_read_file(const char *path, size_t *len) {
     buf[n] = 0;
     if (len) *len = (size_t)n;
     return buf;
+}
+
+/* Generated tokens collected by an lmc_generate callback (tokens has room for them all). */
+typedef struct {
+    int32_t *tokens;
+    int64_t n;
+} t_token_list;
+static inline bool t_collect_token(int32_t tok, void *user) {
+    t_token_list *l = user;
+    l->tokens[l->n++] = tok;
+    return true;
 }
 
 static inline int t_done(const char *name) {

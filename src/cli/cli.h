@@ -47,6 +47,8 @@ void cli_progress_init(cli_progress *p, const char *label, int bytes);
 void cli_progress_update(void *p, uint64_t done, uint64_t total);
 void cli_progress_done(cli_progress *p);
 double cli_now(void); /* monotonic seconds */
+/* mean and sample standard deviation (0 for n = 1) of x[n], n >= 1 */
+void cli_mean_sd(const double *x, int n, double *mean, double *sd);
 
 /* Commands (one file each: cmd_<name>.c). */
 int cmd_info(int argc, char **argv);

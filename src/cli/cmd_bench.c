@@ -259,11 +259,7 @@ static int bench_one(const lmc_model *m, const lmc_vocab *v, lmc_type kv_type, i
     }
     lmc_context_free(c), free(logits);
     if (rc) return cli_lib_error();
-    double s = 0, ss = 0;
-    for (int i = 0; i < reps; i++) s += r->samples[i];
-    r->mean = s / reps;
-    for (int i = 0; i < reps; i++) ss += (r->samples[i] - r->mean) * (r->samples[i] - r->mean);
-    r->sd = reps > 1 ? sqrt(ss / (reps - 1)) : 0;
+    cli_mean_sd(r->samples, reps, &r->mean, &r->sd);
     return CLI_OK;
 }
 

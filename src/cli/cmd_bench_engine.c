@@ -131,18 +131,11 @@ static int throughput_once(const lmc_model *m, int nt, int n_batch, lmc_type kv,
     return rc;
 }
 
-static void mean_sd(const double *x, int n, double *mean, double *sd) {
-    double s = 0, ss = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    *mean = s / n;
-    for (int i = 0; i < n; i++) ss += (x[i] - *mean) * (x[i] - *mean);
-    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
-}
-
 static int bench_throughput(const lmc_model *m, int nt, int n_batch, lmc_type kv, long long kv_mib, int npp, int ntg,
                             const int *npl, int n_npl, int reps) {
     if (reps > 1)
-        printf("\n(each row: the mean of %d runs, a fresh engine each; ± the standard deviation of the rates)\n", reps);
+        printf("\n(each row: the mean of %d runs, a fresh engine each; ± the standard deviation of the rates)\n",
+               reps);
     printf("\n|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |\n"
            "|-------|--------|------|--------|----------|----------|----------|----------|\n");
     for (int k = 0; k < n_npl; k++) {
@@ -156,16 +149,15 @@ static int bench_throughput(const lmc_model *m, int nt, int n_batch, lmc_type kv
             stg[r] = (double)gen / ttg[r];
         }
         double mtpp, mttg, mspp, sspp, mstg, sstg, dummy;
-        mean_sd(tpp, reps, &mtpp, &dummy);
-        mean_sd(ttg, reps, &mttg, &dummy);
-        mean_sd(spp, reps, &mspp, &sspp);
-        mean_sd(stg, reps, &mstg, &sstg);
-        if (reps > 1)
-            printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f ± %.2f | %8.3f | %8.2f ± %.2f |\n", npp, ntg, B, B * (npp + ntg),
-                   mtpp, mspp, sspp, mttg, mstg, sstg);
-        else
-            printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f | %8.3f | %8.2f |\n", npp, ntg, B, B * (npp + ntg), mtpp, mspp,
-                   mttg, mstg);
+        cli_mean_sd(tpp, reps, &mtpp, &dummy);
+        cli_mean_sd(ttg, reps, &mttg, &dummy);
+        cli_mean_sd(spp, reps, &mspp, &sspp);
+        cli_mean_sd(stg, reps, &mstg, &sstg);
+        printf("| %5d | %6d | %4d | %6d | %8.3f | %8.2f", npp, ntg, B, B * (npp + ntg), mtpp, mspp);
+        if (reps > 1) printf(" ± %.2f", sspp);
+        printf(" | %8.3f | %8.2f", mttg, mstg);
+        if (reps > 1) printf(" ± %.2f", sstg);
+        printf(" |\n");
         fflush(stdout);
     }
     return CLI_OK;

@@ -78,29 +78,6 @@ void lmc_batch_forward_free(lmc_batch_forward *f) {
     memset(f, 0, sizeof *f);
 }
 
-static int linear(lmc_batch_forward *f, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y) {
-    int rc = lmc_weight_matmul(f->tp, w, 0, X, T, Y);
-    if (rc) return rc;
-    if (b) lmc_bias_forward(Y, b, T, w->n_out);
-    return LMC_OK;
-}
-
-/* x[B][C] = token_embd[tok] (+ position_embd[pos] for gpt2) */
-static int embed(lmc_batch_forward *f, const int32_t *tok, int64_t T) {
-    const lmc_model *m = f->m;
-    lmc_context *c = &f->shell;
-    const int64_t C = m->hp.n_embd;
-    for (int64_t t = 0; t < T; t++) {
-        int rc = lmc_model_embed_row(m, tok[t], c->x + t * C);
-        if (rc) return rc;
-        if (m->pos_embd.data) {
-            const uint8_t *row = (const uint8_t *)m->pos_embd.data + (size_t)c->pos[t] * m->pos_embd.row_bytes;
-            if ((rc = lmc_dequantize_row(m->pos_embd.type, row, c->xb, C))) return rc;
-            lmc_residual_forward(c->x + t * C, c->xb, C);
-        }
-    }
-    return LMC_OK;
-}
 
 /* Attention of one sequence of the step (its rows start at r0), tp NULL: on this
  * thread. F32 and F16 pools are read in place, block by block through the sequence's
@@ -149,7 +126,8 @@ static void store_seq(lmc_batch_forward *f, int il, const lmc_batch_seq *q, int6
     const int32_t S = f->pool->S;
     for (int64_t t = 0; t < q->T; t++) {
         const int64_t pos = q->pos0 + t;
-        lmc_block_store(f->pool, il, q->table[pos / S], (int32_t)(pos % S), c->k + (r0 + t) * Ckv, c->v + (r0 + t) * Ckv);
+        lmc_block_store(f->pool, il, q->table[pos / S], (int32_t)(pos % S), c->k + (r0 + t) * Ckv,
+                        c->v + (r0 + t) * Ckv);
     }
 }
 
@@ -205,7 +183,7 @@ static int attention_block(lmc_batch_forward *f, int il, const lmc_layer *L, lmc
         small_task t = {.f = f, .il = il, .n = n, .s = s, .r0 = f->row0, .small = f->small};
         lmc_threadpool_run(f->tp, small_attn_task, &t);
     }
-    return linear(f, &L->wo, L->bo, c->att, Ttot, c->xb2);
+    return lmc_linear(f->tp, &L->wo, L->bo, c->att, Ttot, c->xb2);
 }
 
 static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int64_t T) {
@@ -227,7 +205,7 @@ static int llama_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, in
     } else {
         if ((rc = lmc_gate_up_forward(f->tp, L, c->xb, T, c->hb, c->hb2))) return rc;
         lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, min_rows);
-        if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+        if ((rc = lmc_linear(f->tp, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
     lmc_layer_rows(c, L, il, LMC_ROWS_RESIDUAL, T, min_rows);
     return LMC_OK;
@@ -242,7 +220,7 @@ static int gpt2_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int
     int rc;
 
     lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->attn_norm, L->attn_norm_b, T, C, hp->norm_eps);
-    if ((rc = linear(f, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
+    if ((rc = lmc_linear(f->tp, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
     for (int64_t t = 0; t < T; t++) { /* qkv[t] = [q | k | v] */
         memcpy(c->q + t * HD, c->qkv + t * W, (size_t)HD * sizeof(float));
         memcpy(c->k + t * Ckv, c->qkv + t * W + HD, (size_t)Ckv * sizeof(float));
@@ -252,9 +230,9 @@ static int gpt2_layer(lmc_batch_forward *f, int il, lmc_batch_seq *s, int n, int
     lmc_residual_forward(c->x, c->xb2, T * C);
 
     lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->ffn_norm, L->ffn_norm_b, T, C, hp->norm_eps);
-    if ((rc = linear(f, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
+    if ((rc = lmc_linear(f->tp, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
     lmc_gelu_forward(c->hb, c->hb, T * F);
-    if ((rc = linear(f, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    if ((rc = lmc_linear(f->tp, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     lmc_residual_forward(c->x, c->xb2, T * C);
     return LMC_OK;
 }
@@ -294,7 +272,7 @@ int lmc_batch_forward_run(lmc_batch_forward *f, lmc_batch_seq *s, int n) {
     else if (!(tok = tok_heap = malloc((size_t)T * sizeof *tok))) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
     for (int i = 0, r = 0; i < n; i++)
         for (int64_t t = 0; t < s[i].T; t++) tok[r++] = s[i].tok[t];
-    int rc = embed(f, tok, T);
+    int rc = lmc_embed_tokens(&f->shell, tok, T);
     free(tok_heap);
     for (int il = 0; il < hp->n_layer && !rc; il++)
         rc = hp->arch == LMC_ARCH_GPT2 ? gpt2_layer(f, il, s, n, T) : llama_layer(f, il, s, n, T);
@@ -323,7 +301,7 @@ int lmc_batch_forward_run(lmc_batch_forward *f, lmc_batch_seq *s, int n) {
     }
     if (n_lr > 0) {
         out_norm(f, c->xb, c->xb2, n_lr);
-        if ((rc = linear(f, &m->output, m->output_b, c->xb, n_lr, f->logits))) return rc;
+        if ((rc = lmc_linear(f->tp, &m->output, m->output_b, c->xb, n_lr, f->logits))) return rc;
     }
     return LMC_OK;
 }

@@ -180,8 +180,8 @@ static lmc_ereq *req_find(lmc_engine *e, int64_t id) {
 
 static lmc_seq *seq_new(lmc_engine *e, lmc_ereq *r, int32_t index, const int32_t *tok, int64_t n) {
     lmc_seq *s = calloc(1, sizeof *s);
-    if (s) s->pre_tok = -1;
     if (!s) return lmc_set_error_null(LMC_ERR_NOMEM, "out of memory");
+    s->pre_tok = -1;
     s->req = r;
     s->index = index;
     s->state = LMC_SEQ_WAITING;
@@ -630,8 +630,8 @@ static void beams_free(lmc_engine *e, lmc_ereq *r) {
 /* the copy of parent extended by tok, sharing parent's blocks (step_mu held) */
 static lmc_seq *beam_fork(lmc_engine *e, lmc_ereq *r, int32_t index, const lmc_seq *parent, int32_t tok) {
     lmc_seq *s = calloc(1, sizeof *s);
-    if (s) s->pre_tok = -1;
     if (!s) return NULL;
+    s->pre_tok = -1;
     s->req = r;
     s->index = index;
     s->state = LMC_SEQ_WAITING;

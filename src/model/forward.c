@@ -6,8 +6,7 @@
 
 #include <math.h>
 
-/* x[T][C] = token_embd[tokens[t]] (+ position_embd[pos[t]] for gpt2) */
-static int embed(lmc_context *c, const int32_t *tokens, int64_t T) {
+int lmc_embed_tokens(lmc_context *c, const int32_t *tokens, int64_t T) {
     const lmc_model *m = c->model;
     const int64_t C = m->hp.n_embd;
     for (int64_t t = 0; t < T; t++) {
@@ -19,14 +18,6 @@ static int embed(lmc_context *c, const int32_t *tokens, int64_t T) {
             lmc_residual_forward(c->x + t * C, c->xb, C);
         }
     }
-    return LMC_OK;
-}
-
-/* Y[T][n_out] = X W^T + b */
-static int linear(lmc_context *c, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y) {
-    int rc = lmc_weight_matmul(c->tp, w, 0, X, T, Y);
-    if (rc) return rc;
-    if (b) lmc_bias_forward(Y, b, T, w->n_out);
     return LMC_OK;
 }
 
@@ -49,7 +40,7 @@ static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T
         .scratch = c->scratch, .scratch_stride = c->kv.n_ctx + 32 * (int64_t)hp->head_dim,
     };
     lmc_attention_forward(c->tp, &a);
-    return linear(c, &L->wo, L->bo, c->att, T, c->xb2);
+    return lmc_linear(c->tp, &L->wo, L->bo, c->att, T, c->xb2);
 }
 
 /* llama / qwen2 block: x += attn(rmsnorm(x)); x += ffn(rmsnorm(x)) */
@@ -69,7 +60,7 @@ static int llama_layer(lmc_context *c, int il, int64_t T) {
     } else {
         if ((rc = lmc_gate_up_forward(c->tp, L, c->xb, T, c->hb, c->hb2))) return rc;
         lmc_layer_rows(c, L, il, LMC_ROWS_SWIGLU, T, ROWS_MIN);
-        if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+        if ((rc = lmc_linear(c->tp, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     }
     lmc_layer_rows(c, L, il, LMC_ROWS_RESIDUAL, T, ROWS_MIN);
     return LMC_OK;
@@ -84,7 +75,7 @@ static int gpt2_layer(lmc_context *c, int il, int64_t T) {
     int rc;
 
     lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->attn_norm, L->attn_norm_b, T, C, hp->norm_eps);
-    if ((rc = linear(c, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
+    if ((rc = lmc_linear(c->tp, &L->wqkv, L->bqkv, c->xb, T, c->qkv))) return rc;
     for (int64_t t = 0; t < T; t++) { /* qkv[t] = [q | k | v] */
         memcpy(c->q + t * HD, c->qkv + t * W, (size_t)HD * sizeof(float));
         memcpy(c->k + t * Ckv, c->qkv + t * W + HD, (size_t)Ckv * sizeof(float));
@@ -94,9 +85,9 @@ static int gpt2_layer(lmc_context *c, int il, int64_t T) {
     lmc_residual_forward(c->x, c->xb2, T * C);
 
     lmc_layernorm_forward(c->xb, NULL, NULL, c->x, L->ffn_norm, L->ffn_norm_b, T, C, hp->norm_eps);
-    if ((rc = linear(c, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
+    if ((rc = lmc_linear(c->tp, &L->ffn_up, L->ffn_up_b, c->xb, T, c->hb))) return rc;
     lmc_gelu_forward(c->hb, c->hb, T * F);
-    if ((rc = linear(c, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
+    if ((rc = lmc_linear(c->tp, &L->ffn_down, L->ffn_down_b, c->hb, T, c->xb2))) return rc;
     lmc_residual_forward(c->x, c->xb2, T * C);
     return LMC_OK;
 }
@@ -106,7 +97,7 @@ int lmc_forward_step(lmc_context *c, const int32_t *tokens, int64_t T, float *lo
     const lmc_model_hparams *hp = &m->hp;
     const int64_t C = hp->n_embd;
     for (int64_t t = 0; t < T; t++) c->pos[t] = (int32_t)(c->n_past + t);
-    int rc = embed(c, tokens, T);
+    int rc = lmc_embed_tokens(c, tokens, T);
     for (int il = 0; il < hp->n_layer && !rc; il++)
         rc = hp->arch == LMC_ARCH_GPT2 ? gpt2_layer(c, il, T) : llama_layer(c, il, T);
     if (rc) return rc;
@@ -118,7 +109,7 @@ int lmc_forward_step(lmc_context *c, const int32_t *tokens, int64_t T, float *lo
             lmc_layernorm_forward(c->xb, NULL, NULL, xr, m->output_norm, m->output_norm_b, nr, C, hp->norm_eps);
         else
             lmc_rmsnorm_forward(c->xb, NULL, xr, m->output_norm, nr, C, hp->norm_eps);
-        if ((rc = linear(c, &m->output, m->output_b, c->xb, nr, logits))) return rc;
+        if ((rc = lmc_linear(c->tp, &m->output, m->output_b, c->xb, nr, logits))) return rc;
     }
     c->n_past += T;
     return LMC_OK;

@@ -229,7 +229,6 @@ static void (*g_round_f16)(float *, int64_t) = round_f16_scalar;
 static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t, int64_t, int64_t, int,
                             int) = accum_rows_scalar;
 static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
-static int g_accum_parts = 0; /* 0: one partial sum (portable); else llama.cpp's 8 or 32 */
 
 static void pick_kernels(void) {
 #ifndef LMC_SCALAR_ONLY
@@ -238,7 +237,6 @@ static void pick_kernels(void) {
         g_softmax = lmc_attn_softmax_avx2;
         g_accum_rows = lmc_attn_accum_rows_avx2;
         g_accum_reduce = lmc_attn_accum_reduce;
-        g_accum_parts = 1;
         g_swiglu = lmc_swiglu_avx2;
         g_round_f16 = lmc_round_f16_avx2;
     }
@@ -276,6 +274,16 @@ static void attend_row_flash_f16(const float *q, const uint16_t *kc, const uint1
     for (int d = 0; d < D; d++) out[d] = lmc_f16_to_f32(acc[d]) * inv;
 }
 
+/* The positions of run g within first..last: their number (<= 0: none), the first in *lo. */
+static inline int64_t seg_clip(const lmc_kv_seg *g, int64_t first, int64_t last, int64_t *lo) {
+    *lo = LMC_MAX(g->p0, first);
+    return LMC_MIN(g->p0 + g->n, last + 1) - *lo;
+}
+/* the row of position pos in run g's K or V rows (base), rows Ckv elements of esz bytes */
+static inline const uint8_t *seg_row(const void *base, const lmc_kv_seg *g, int64_t pos, int64_t Ckv, size_t esz) {
+    return (const uint8_t *)base + (size_t)((pos - g->p0) * Ckv) * esz;
+}
+
 /* One (token, head) row of attention: out[D] from q[D] over n_kv cache rows. */
 static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     const int D = a->D, group = a->n_head / a->n_head_kv, kvh = h / group;
@@ -288,10 +296,10 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     float *out = a->out + t * HD + (int64_t)h * D;
     const bool f16 = a->kv_type == LMC_TYPE_F16;
     const size_t esz = f16 ? 2 : 4, head_off = ((size_t)first * (size_t)Ckv + (size_t)kvh * (size_t)D) * esz;
+    const bool flash = a->flash && f16, tiled = flash && a->T >= 64 && D % 16 == 0;
 
     /* flash attention: llama.cpp tiles >= 64 queries when the head size is a multiple
      * of the SIMD width (16 floats on AVX-512) and then works in F32 throughout */
-    const bool flash = a->flash && f16, tiled = flash && a->T >= 64 && D % 16 == 0;
     if (flash && !tiled && !a->probs) {
         attend_row_flash_f16(q, (const uint16_t *)((const uint8_t *)a->kc + head_off),
                              (const uint16_t *)((const uint8_t *)a->vc + head_off), n_kv, Ckv, D, a->scale, out);
@@ -307,17 +315,18 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
      * vec_dot otherwise (an F32 query block is a strided view, one query is a GEMV),
      * and p.V with tinyBLAS for several queries, vec_dot for one */
     const bool vdo_scores = !(f16 && a->T > 1), vdo_acc = a->T == 1;
+    /* the cache as runs of positions: a paged cache's blocks where they are (in position
+     * order), or the contiguous cache as one run from position 0 */
+    const lmc_kv_seg whole = {.p0 = 0, .n = pos + 1, .k = a->kc, .v = a->vc};
+    const lmc_kv_seg *seg = a->seg ? a->seg : &whole;
+    const int n_seg = a->seg ? a->n_seg : 1;
     const size_t kvh_off = (size_t)kvh * (size_t)D * esz;
-    if (a->seg) { /* a paged cache: each block's rows where they are, in position order */
-        for (int i = 0; i < a->n_seg; i++) {
-            const lmc_kv_seg *g = &a->seg[i];
-            const int64_t lo = LMC_MAX(g->p0, first), hi = LMC_MIN(g->p0 + g->n, pos + 1);
-            if (lo < hi)
-                g_scores(s + (lo - first), q, (const uint8_t *)g->k + (size_t)((lo - g->p0) * Ckv) * esz + kvh_off, f16,
-                         hi - lo, Ckv, D, vdo_scores);
-        }
-    } else {
-        g_scores(s, q, (const uint8_t *)a->kc + head_off, f16, n_kv, Ckv, D, vdo_scores);
+    for (int i = 0; i < n_seg; i++) {
+        int64_t lo;
+        const int64_t n = seg_clip(&seg[i], first, pos, &lo);
+        if (n > 0)
+            g_scores(s + (lo - first), q, seg_row(seg[i].k, &seg[i], lo, Ckv, esz) + kvh_off, f16, n, Ckv, D,
+                     vdo_scores);
     }
     g_softmax(s, n_kv, a->scale);
     if (f16 && !tiled) g_round_f16(s, n_kv); /* the weights meet an F16 V */
@@ -327,19 +336,15 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
         memcpy(p + first, s, (size_t)n_kv * sizeof(float));
         memset(p + pos + 1, 0, (size_t)(a->pos0 + a->T - pos - 1) * sizeof(float));
     }
-    float *acc = s + a->pos0 + a->T; /* [P][D] partial sums */
-    const int P = g_accum_parts ? (vdo_acc ? 32 : 8) : 1;
+    float *acc = s + a->pos0 + a->T; /* [P][D] partial sums: llama.cpp's 32 or 8, or one (portable) */
+    const int P = g_accum_rows == accum_rows_scalar ? 1 : vdo_acc ? 32 : 8;
     memset(acc, 0, (size_t)P * (size_t)D * sizeof(float));
-    if (a->seg) {
-        for (int i = 0; i < a->n_seg; i++) {
-            const lmc_kv_seg *g = &a->seg[i];
-            const int64_t lo = LMC_MAX(g->p0, first), hi = LMC_MIN(g->p0 + g->n, pos + 1);
-            if (lo < hi)
-                g_accum_rows(acc, s + (lo - first), (const uint8_t *)g->v + (size_t)((lo - g->p0) * Ckv) * esz + kvh_off,
-                             f16, lo - first, hi - lo, Ckv, D, P);
-        }
-    } else {
-        g_accum_rows(acc, s, (const uint8_t *)a->vc + head_off, f16, 0, n_kv, Ckv, D, P);
+    for (int i = 0; i < n_seg; i++) {
+        int64_t lo;
+        const int64_t n = seg_clip(&seg[i], first, pos, &lo);
+        if (n > 0)
+            g_accum_rows(acc, s + (lo - first), seg_row(seg[i].v, &seg[i], lo, Ckv, esz) + kvh_off, f16, lo - first, n,
+                         Ckv, D, P);
     }
     g_accum_reduce(out, acc, D, vdo_acc);
 }
@@ -369,22 +374,41 @@ void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {
 
 /* ---- weights --------------------------------------------------------------------------- */
 
-int lmc_weight_matmul_shared(lmc_threadpool *tp, const lmc_weight *const *w, int n, const float *X, int64_t T,
-                             float *const *Y) {
+int lmc_linear_shared(lmc_threadpool *tp, int n, const lmc_weight *const *w, const float *const *b, const float *X,
+                      int64_t T, float *const *Y) {
     bool one = n >= 2 && n <= 4; /* one dispatch when every matrix is repacked alike */
     for (int k = 0; one && k < n; k++)
         one = w[k]->packed && w[k]->type == w[0]->type && w[k]->n_in == w[0]->n_in;
+    int rc = LMC_OK;
     if (one) {
         const void *P[4];
         int64_t n_out[4];
         for (int k = 0; k < n; k++) P[k] = w[k]->packed, n_out[k] = w[k]->n_out;
-        return lmc_matmul_r8_multi(tp, w[0]->type, n, P, n_out, w[0]->n_in, X, T, Y);
+        rc = lmc_matmul_r8_multi(tp, w[0]->type, n, P, n_out, w[0]->n_in, X, T, Y);
+    } else {
+        for (int k = 0; !rc && k < n; k++) rc = lmc_weight_matmul(tp, w[k], 0, X, T, Y[k]);
     }
-    for (int k = 0; k < n; k++) {
-        int rc = lmc_weight_matmul(tp, w[k], 0, X, T, Y[k]);
-        if (rc) return rc;
-    }
-    return LMC_OK;
+    for (int k = 0; !rc && k < n; k++)
+        if (b[k]) lmc_bias_forward(Y[k], b[k], T, w[k]->n_out);
+    return rc;
+}
+
+int lmc_linear(lmc_threadpool *tp, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y) {
+    return lmc_linear_shared(tp, 1, &w, &b, X, T, &Y);
+}
+
+int lmc_qkv_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *q, float *k, float *v) {
+    const lmc_weight *w[3] = {&L->wq, &L->wk, &L->wv};
+    const float *b[3] = {L->bq, L->bk, L->bv};
+    float *Y[3] = {q, k, v};
+    return lmc_linear_shared(tp, 3, w, b, X, T, Y);
+}
+
+int lmc_gate_up_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *g, float *u) {
+    const lmc_weight *w[2] = {&L->ffn_gate, &L->ffn_up};
+    const float *b[2] = {L->ffn_gate_b, L->ffn_up_b};
+    float *Y[2] = {g, u};
+    return lmc_linear_shared(tp, 2, w, b, X, T, Y);
 }
 
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T, float *Y) {

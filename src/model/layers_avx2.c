@@ -243,7 +243,8 @@ void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_ord
     if (vec_dot_order) {
         for (; d + 8 <= D; d += 8) {
             __m256 x[8];
-            for (int l = 0; l < 8; l++) x[l] = _mm256_add_ps(_mm256_add_ps(V(l), V(16 + l)), _mm256_add_ps(V(8 + l), V(24 + l)));
+            for (int l = 0; l < 8; l++)
+                x[l] = _mm256_add_ps(_mm256_add_ps(V(l), V(16 + l)), _mm256_add_ps(V(8 + l), V(24 + l)));
             const __m256 t0 = _mm256_add_ps(x[0], x[4]), t1 = _mm256_add_ps(x[1], x[5]);
             const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
             _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
@@ -255,9 +256,11 @@ void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_ord
             out[d] = (t0 + t1) + (t2 + t3);
         }
     } else {
-        for (; d + 8 <= D; d += 8)
-            _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(V(0), V(4)), _mm256_add_ps(V(2), V(6))),
-                                                    _mm256_add_ps(_mm256_add_ps(V(1), V(5)), _mm256_add_ps(V(3), V(7)))));
+        for (; d + 8 <= D; d += 8) {
+            const __m256 a = _mm256_add_ps(_mm256_add_ps(V(0), V(4)), _mm256_add_ps(V(2), V(6)));
+            const __m256 b = _mm256_add_ps(_mm256_add_ps(V(1), V(5)), _mm256_add_ps(V(3), V(7)));
+            _mm256_storeu_ps(out + d, _mm256_add_ps(a, b));
+        }
         for (; d < D; d++) out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
     }
 #undef A

@@ -224,32 +224,18 @@ void lmc_layer_rows(lmc_context *c, const lmc_layer *L, int il, lmc_rows_kind ki
 /* Y[T][n_out] = X[T][n_in] . W^T for matrix e of w (0 for a plain weight). */
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T,
                       float *Y);
-/* Y[k] = X . w[k]^T for n (1..4) weights of the same input (q/k/v, gate/up): one dispatch
- * and one activation conversion when they are repacked alike, else one call each. The
- * results are those of lmc_weight_matmul. Biases are the caller's. */
-int lmc_weight_matmul_shared(lmc_threadpool *tp, const lmc_weight *const *w, int n, const float *X, int64_t T,
-                             float *const *Y);
-/* a llama block's q/k/v projections (+ biases) of X, and its gate/up ones */
-static inline int lmc_qkv_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *q,
-                                  float *k, float *v) {
-    const lmc_weight *w[3] = {&L->wq, &L->wk, &L->wv};
-    float *Y[3] = {q, k, v};
-    const float *b[3] = {L->bq, L->bk, L->bv};
-    int rc = lmc_weight_matmul_shared(tp, w, 3, X, T, Y);
-    for (int i = 0; !rc && i < 3; i++)
-        if (b[i]) lmc_bias_forward(Y[i], b[i], T, w[i]->n_out);
-    return rc;
-}
-static inline int lmc_gate_up_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *g,
-                                      float *u) {
-    const lmc_weight *w[2] = {&L->ffn_gate, &L->ffn_up};
-    float *Y[2] = {g, u};
-    const float *b[2] = {L->ffn_gate_b, L->ffn_up_b};
-    int rc = lmc_weight_matmul_shared(tp, w, 2, X, T, Y);
-    for (int i = 0; !rc && i < 2; i++)
-        if (b[i]) lmc_bias_forward(Y[i], b[i], T, w[i]->n_out);
-    return rc;
-}
+/* c->x[T][C] = token_embd[tokens[t]] (+ position_embd[c->pos[t]] for gpt2); uses c->xb */
+int lmc_embed_tokens(lmc_context *c, const int32_t *tokens, int64_t T);
+/* Y = X . w^T (+ b when not NULL): lmc_weight_matmul and the bias. */
+int lmc_linear(lmc_threadpool *tp, const lmc_weight *w, const float *b, const float *X, int64_t T, float *Y);
+/* The same for n (1..4) weights of the same input X (q/k/v, gate/up): one dispatch and
+ * one activation conversion when they are repacked alike, else one call each; the
+ * results are those of lmc_linear. */
+int lmc_linear_shared(lmc_threadpool *tp, int n, const lmc_weight *const *w, const float *const *b, const float *X,
+                      int64_t T, float *const *Y);
+/* a llama block's q/k/v projections of X (+ biases), and its gate/up ones */
+int lmc_qkv_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *q, float *k, float *v);
+int lmc_gate_up_forward(lmc_threadpool *tp, const lmc_layer *L, const float *X, int64_t T, float *g, float *u);
 /* lmc_matmul for a dense (non-expert) weight: a batch of >= 2 tokens uses llama.cpp's
  * sgemm sum order where it differs (F16). Defined in src/tensor/matmul.c. */
 int lmc_matmul_dense(lmc_threadpool *tp, lmc_type wt, const void *W, int64_t n_out, int64_t n_in,

@@ -60,11 +60,6 @@ lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t) {
 #include "kernels_r8.h"
 
 #ifndef LMC_EMULATE_VNNI /* 512-bit paths: real AVX-512 only */
-/* the cache lines of one group-block, `bytes` long, at p */
-static inline void prefetch_block(const uint8_t *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
-}
-
 /* two 8-row groups' vectors as one 512-bit vector (the second group in the upper half) */
 static inline __m512i pair256(const uint8_t *lo, const uint8_t *hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(loadu256(lo)), loadu256(hi), 1);
@@ -74,30 +69,12 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
                                    _mm_loadu_si128((const __m128i *)hi), 1);
 }
 #define R16_BCAST(q, c) _mm512_set1_epi32(load_i32((q) + 4 * (c)))
-#define R16_DOT8(pa_, pb_) LMC_DOT8(_mm512_dpbusd_epi32, R16_BCAST, pa_, pb_)
-#define R16_Q80_TOKEN(acc, q, ysum_, dy_)                                                            \
-    do {                                                                                             \
-        const int8_t *q_ = (q);                                                                      \
-        __m512i pa_ = _mm512_set1_epi32(-128 * (ysum_)), pb_ = _mm512_setzero_si512();                \
-        R16_DOT8(pa_, pb_);                                                                          \
-        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
-    } while (0)
-#define R16_Q41_DOT(acc, q, dy_)                                                                     \
-    do {                                                                                             \
-        const int8_t *q_ = (q);                                                                      \
-        __m512i pa_ = _mm512_setzero_si512(), pb_ = pa_;                                             \
-        R16_DOT8(pa_, pb_);                                                                          \
-        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
-    } while (0)
+#define R16_STEP(acc, q, start_, dy_) LMC_R8_STEP(512, si512, _mm512_dpbusd_epi32, R16_BCAST, acc, q, start_, dy_)
+#define R16_Q80_TOKEN(acc, q, ysum_, dy_) R16_STEP(acc, q, _mm512_set1_epi32(-128 * (ysum_)), dy_)
+#define R16_Q41_DOT(acc, q, dy_) R16_STEP(acc, q, _mm512_setzero_si512(), dy_)
 #define R16_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                        \
     do {                                                                                             \
-        const int8_t *q_ = (q);                                                                      \
-        __m512i pa_ = _mm512_setzero_si512(), pb_ = pa_;                                             \
-        R16_DOT8(pa_, pb_);                                                                          \
-        const __m512 p_ = _mm512_cvtepi32_ps(_mm512_add_epi32(pa_, pb_));                           \
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dx, _mm512_set1_ps(dy_)), p_, acc);                      \
+        R16_Q41_DOT(acc, q, dy_);                                                                    \
         accm = _mm512_fmadd_ps(mx, _mm512_set1_ps(sy_), accm);                                       \
     } while (0)
 
@@ -105,14 +82,7 @@ static inline __m256i pair128(const uint8_t *lo, const uint8_t *hi) {
 
 /* Q8_0: the 8 rows' integer dots with token q (weights stored as q + 128: 128 * ysum is
  * taken off), then acc = fma(dx * dy, dot, acc). */
-#define R8_Q80_TOKEN(acc, q, ysum_, dy_)                                                             \
-    do {                                                                                             \
-        const int8_t *q_ = (q);                                                                      \
-        __m256i pa_ = _mm256_set1_epi32(-128 * (ysum_)), pb_ = _mm256_setzero_si256();               \
-        R8_DOT8(pa_, pb_);                                                                           \
-        const __m256 p_ = _mm256_cvtepi32_ps(_mm256_add_epi32(pa_, pb_));                           \
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(dy_)), p_, acc);                      \
-    } while (0)
+#define R8_Q80_TOKEN(acc, q, ysum_, dy_) R8_STEP(acc, q, _mm256_set1_epi32(-128 * (ysum_)), dy_)
 
 void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
                              size_t a_row, const int32_t *ysum, const float *yd, float *Y, int64_t ldy) {
@@ -146,10 +116,7 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             const float *d0 = yd + t * nb;
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) { /* the first pass brings the two groups in from memory */
-                    prefetch_block(b + 2048, gb);
-                    prefetch_block(bh + 2048, gb);
-                }
+                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
                 R16_Q80_LOAD(b, bh);
                 R16_Q80_TOKEN(c0, R8_Q80_Q(0), s0[i], d0[i]);
                 R16_Q80_TOKEN(c1, R8_Q80_Q(1), s0[nb + i], d0[nb + i]);
@@ -197,11 +164,7 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             __m256 c0 = _mm256_setzero_ps();
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb;
-                _mm_prefetch((const char *)b + 4096, _MM_HINT_T0); /* generation streams the weights */
-                _mm_prefetch((const char *)b + 4096 + 64, _MM_HINT_T0);
-                _mm_prefetch((const char *)b + 4096 + 128, _MM_HINT_T0);
-                _mm_prefetch((const char *)b + 4096 + 192, _MM_HINT_T0);
-                _mm_prefetch((const char *)b + 4096 + 256, _MM_HINT_T0);
+                pf_weights_span(b, gb); /* generation streams the weights */
                 R8_Q80_LOAD(b);
                 R8_Q80_TOKEN(c0, R8_Q80_Q(0), ysum[t * nb + i], yd[t * nb + i]);
             }
@@ -242,10 +205,7 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             const float *d0 = yd + t * nb, *s0 = ys + t * nb;
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) {
-                    prefetch_block(b + 2048, gb);
-                    prefetch_block(bh + 2048, gb);
-                }
+                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
                 R16_Q41_LOAD(b, bh);
                 (void)mx;
                 R16_Q41_DOT(c0, R8_Q41_Q(0), d0[i]);
@@ -284,10 +244,7 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             const float *d0 = yd + t * nb, *s0 = ys + t * nb;
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) {
-                    prefetch_block(b + 2048, gb);
-                    prefetch_block(bh + 2048, gb);
-                }
+                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
                 R16_Q41_LOAD(b, bh);
                 R16_Q41_TOKEN(c0, m0, R8_Q41_Q(0), d0[i], s0[i]);
                 R16_Q41_TOKEN(c1, m1, R8_Q41_Q(1), d0[nb + i], s0[nb + i]);

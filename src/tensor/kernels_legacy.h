@@ -28,10 +28,12 @@
 #endif
 
 static inline void pf_weights(const void *p) { _mm_prefetch((const char *)p + LMC_PF_DIST, _MM_HINT_T0); }
-/* every cache line of one block of `bytes` (the K-quant superblocks span several) */
-static inline void pf_weights_span(const void *p, size_t bytes) {
-    for (size_t o = 0; o < bytes; o += 64) pf_weights((const char *)p + o);
+/* every cache line of `bytes` at p */
+static inline void pf_span(const void *p, size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
+/* every cache line of one block of `bytes` (the K-quant superblocks span several) */
+static inline void pf_weights_span(const void *p, size_t bytes) { pf_span((const char *)p + LMC_PF_DIST, bytes); }
 
 static inline float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -4,7 +4,7 @@
  * kernels_avx2.c (DPBUSD = maddubs + madd: the nibbles are at most 15, so no 16-bit sum
  * saturates and the integer dots are the same). The float steps are the same code in
  * both, so a (row, token) result has the same bits on either family. Expects DPBUSD(acc,
- * u8 vector, s8 vector) and loadu256 (kernels_legacy.h). */
+ * u8 vector, s8 vector), loadu256 and the prefetch helpers (kernels_legacy.h). */
 #ifndef LMC_KERNELS_R8_H
 #define LMC_KERNELS_R8_H
 
@@ -24,9 +24,6 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
-/* Q4_1: one token's dot (exact integers) scaled into acc, and the min term m * s into
- * its own chain accm, as the row-major dot keeps them. Vector v of the block holds
- * chunk v in its low nibbles and chunk v + 4 in its high ones, 8 rows each. */
 /* the 8 chunks' integer dots of token q_ against w0..w7, as two chains pa_ / pb_ (each
  * started by the caller): integer sums, the same in any order. DP(acc, u8, s8) and
  * BC(q, chunk) for the vector width (256 here; kernels_avx512.c's pairs use 512). */
@@ -39,17 +36,32 @@ static inline int32_t load_i32(const int8_t *p) {
     pb_ = DP(pb_, w5, BC(q_, 5));                                                                    \
     pa_ = DP(pa_, w6, BC(q_, 6));                                                                    \
     pb_ = DP(pb_, w7, BC(q_, 7))
-#define R8_DOT8(pa_, pb_) LMC_DOT8(DPBUSD, R8_BCAST, pa_, pb_)
 
-#define R8_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                         \
+/* One token q's step on a group-block: the exact integer dot (its first chain started at
+ * start_, Q8_0's -128 * ysum, else 0), then acc = fma(dx * dy, dot, acc). VW is the
+ * width's suffix pair (256 / si256, 512 / si512); dx is the block's d, loaded by the
+ * caller. */
+#define LMC_R8_STEP(VW, SI, DP, BC, acc, q, start_, dy_)                                            \
     do {                                                                                             \
         const int8_t *q_ = (q);                                                                      \
-        __m256i pa_ = _mm256_setzero_si256(), pb_ = pa_;                                             \
-        R8_DOT8(pa_, pb_);                                                                           \
-        const __m256 p_ = _mm256_cvtepi32_ps(_mm256_add_epi32(pa_, pb_));                           \
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, _mm256_set1_ps(dy_)), p_, acc);                      \
+        __m##VW##i pa_ = (start_), pb_ = _mm##VW##_setzero_##SI();                                   \
+        LMC_DOT8(DP, BC, pa_, pb_);                                                                  \
+        const __m##VW p_ = _mm##VW##_cvtepi32_ps(_mm##VW##_add_epi32(pa_, pb_));                      \
+        acc = _mm##VW##_fmadd_ps(_mm##VW##_mul_ps(dx, _mm##VW##_set1_ps(dy_)), p_, acc);             \
+    } while (0)
+#define R8_STEP(acc, q, start_, dy_) LMC_R8_STEP(256, si256, DPBUSD, R8_BCAST, acc, q, start_, dy_)
+
+/* Q4_1: one token's dot scaled into acc, and the min term m * s into its own chain accm,
+ * as the row-major dot keeps them. Vector v of the block holds chunk v in its low
+ * nibbles and chunk v + 4 in its high ones, 8 rows each. */
+#define R8_Q41_TOKEN(acc, accm, q, dy_, sy_)                                                         \
+    do {                                                                                             \
+        R8_STEP(acc, q, _mm256_setzero_si256(), dy_);                                                \
         accm = _mm256_fmadd_ps(mx, _mm256_set1_ps(sy_), accm);                                       \
     } while (0)
+
+/* a batch's first pass over a group brings its blocks in from memory, this far ahead */
+#define R8_FIRST_PASS_AHEAD 2048
 
 static inline void lmc_q4_1_r8_ymm(int64_t n_in, int64_t g, int64_t g1, int64_t n_tok, const void *P, const void *A,
                                    size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy) {
@@ -75,8 +87,7 @@ static inline void lmc_q4_1_r8_ymm(int64_t n_in, int64_t g, int64_t g1, int64_t 
             const float *d0 = yd + t * nb, *s0 = ys + t * nb;
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb;
-                if (t == 0) /* the first pass brings the group in from memory */
-                    for (size_t o = 0; o < gb; o += 64) _mm_prefetch((const char *)b + 2048 + o, _MM_HINT_T0);
+                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb);
                 R8_Q41_LOAD(b);
                 R8_Q41_TOKEN(c0, m0, R8_Q41_Q(0), d0[i], s0[i]);
                 R8_Q41_TOKEN(c1, m1, R8_Q41_Q(1), d0[nb + i], s0[nb + i]);
@@ -92,9 +103,7 @@ static inline void lmc_q4_1_r8_ymm(int64_t n_in, int64_t g, int64_t g1, int64_t 
             __m256 c0 = _mm256_setzero_ps(), m0 = c0;
             for (int64_t i = 0; i < nb; i++) {
                 const uint8_t *b = pg + (size_t)i * gb;
-                _mm_prefetch((const char *)b + 4096, _MM_HINT_T0); /* generation streams the weights */
-                _mm_prefetch((const char *)b + 4096 + 64, _MM_HINT_T0);
-                _mm_prefetch((const char *)b + 4096 + 128, _MM_HINT_T0);
+                pf_weights_span(b, gb); /* generation streams the weights */
                 R8_Q41_LOAD(b);
                 R8_Q41_TOKEN(c0, m0, R8_Q41_Q(0), yd[t * nb + i], ys[t * nb + i]);
             }

@@ -186,7 +186,7 @@ static void r8_convert_task(void *p, int ith, int nth) {
 static void r8_dot_task(void *p, int ith, int nth) {
     const r8_task *t = p;
 #ifdef LMC_SCALAR_ONLY
-    (void)t, (void)ith, (void)nth; /* never called: nothing is repacked without AVX-512 */
+    (void)t, (void)ith, (void)nth; /* never called: a scalar-only build repacks nothing */
 #else
     /* the matrices' 8-row groups as one range, split evenly over the threads */
     int64_t ng = 0;

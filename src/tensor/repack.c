@@ -1,5 +1,6 @@
 /* repack.c — Q8_0 and Q4_1 weights interleaved 8 rows at a time ("r8"), for CPUs with
- * AVX-512 VNNI (both types) or AVX2 (Q4_1: maddubs + madd do vpdpbusd's work). Why: the row-major kernels give every (row, token) pair its own 8-lane
+ * AVX-512 VNNI (both types) or AVX2 (Q4_1: maddubs + madd do vpdpbusd's work). Why:
+ * the row-major kernels give every (row, token) pair its own 8-lane
  * accumulator, which costs a conversion, a multiply-add and finally a horizontal sum per
  * pair; with 8 rows interleaved, one vpdpbusd advances 8 rows at once, the lanes ARE the
  * rows and no horizontal sum is left (llama.cpp's CPU backend repacks for the same
@@ -73,7 +74,8 @@ void lmc_r8_pack(lmc_type t, const void *src, int64_t n_out, int64_t n_in, void 
                 }
                 uint8_t *q = o + 32;
                 for (int r = 0; r < 8; r++) {
-                    const uint8_t *s = w[(g * 8 + r) * nb + i].qs; /* element e: e < 16 low nibble of s[e], else high of s[e - 16] */
+                    /* element e: e < 16 the low nibble of s[e], else the high one of s[e - 16] */
+                    const uint8_t *s = w[(g * 8 + r) * nb + i].qs;
                     uint8_t e[32];
                     for (int k = 0; k < 16; k++) e[k] = s[k] & 0x0F, e[k + 16] = s[k] >> 4;
                     for (int v = 0; v < 4; v++)

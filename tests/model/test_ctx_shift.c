@@ -7,17 +7,6 @@
 
 #include <stdlib.h>
 
-typedef struct {
-    int32_t *t;
-    int64_t n;
-} seq;
-
-static bool keep_token(int32_t tok, void *user) {
-    seq *s = user;
-    s->t[s->n++] = tok;
-    return true;
-}
-
 int main(void) {
     lmc_model *m = lmc_model_load(t_shared("models/stories260K.gguf"));
     CHECK_MSG(m != NULL, "%s", lmc_last_error());
@@ -30,11 +19,11 @@ int main(void) {
     lmc_context *c = lmc_context_init(m, p), *ref = lmc_context_init(m, p);
     CHECK_MSG(c && ref, "%s", lmc_last_error());
     const int32_t prompt[4] = {1, 403, 407, 261};
-    seq out = {malloc(sizeof(int32_t) * n_gen), 0};
+    t_token_list out = {malloc(sizeof(int32_t) * n_gen), 0};
 
     /* without a shift: stops with the context full */
     lmc_gen_stats st;
-    CHECK_EQ_INT(lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, keep_token, &out, &st), LMC_OK);
+    CHECK_EQ_INT(lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, t_collect_token, &out, &st), LMC_OK);
     CHECK(st.ctx_full);
     CHECK_EQ_INT(st.n_shifts, 0);
     CHECK_EQ_INT(out.n, n_ctx - n_prompt + 1);
@@ -44,7 +33,7 @@ int main(void) {
     CHECK_EQ_INT(lmc_context_set_shift(c, keep), LMC_OK);
     lmc_context_reset(c);
     out.n = 0;
-    CHECK_EQ_INT(lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, keep_token, &out, &st), LMC_OK);
+    CHECK_EQ_INT(lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, t_collect_token, &out, &st), LMC_OK);
     CHECK(!st.ctx_full);
     CHECK_EQ_INT(out.n, n_gen);
     CHECK_MSG(st.n_shifts >= 3, "%lld shifts", (long long)st.n_shifts);
@@ -59,7 +48,7 @@ int main(void) {
         lmc_context_reset(ref);
         CHECK_EQ_INT(lmc_decode(ref, win, n_win, logits, false), LMC_OK);
         const int32_t tok = lmc_argmax(logits, V);
-        CHECK_MSG(tok == out.t[k], "step %d: generated %d, fresh window gives %d", k, out.t[k], tok);
+        CHECK_MSG(tok == out.tokens[k], "step %d: generated %d, fresh window gives %d", k, out.tokens[k], tok);
         if (n_win >= n_ctx) { /* full: the last keep - 1 tokens and tok */
             for (int i = 0; i < keep - 1; i++) win[i] = win[n_win - (keep - 1) + i];
             win[keep - 1] = tok;
@@ -73,7 +62,7 @@ int main(void) {
     printf("%d tokens through a %d-token context: %lld shifts, each token the argmax of its window\n", n_gen, n_ctx,
            (long long)shifts);
     free(logits);
-    free(out.t);
+    free(out.tokens);
     lmc_context_free(c);
     lmc_context_free(ref);
     lmc_model_free(m);

@@ -30,16 +30,6 @@ static int cmp_float(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-typedef struct {
-    int32_t *tokens;
-    int64_t n;
-} collect;
-
-static bool on_token(int32_t tok, void *user) {
-    collect *c = user;
-    c->tokens[c->n++] = tok;
-    return true;
-}
 
 int main(int argc, char **argv) {
     if (argc < 2) {
@@ -154,9 +144,9 @@ int main(int argc, char **argv) {
 
     /* free-running greedy generation */
     lmc_context_reset(c);
-    collect col = {.tokens = malloc(sizeof(int32_t) * (size_t)n_gen), .n = 0};
+    t_token_list col = {.tokens = malloc(sizeof(int32_t) * (size_t)n_gen), .n = 0};
     lmc_gen_stats st;
-    rc = lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, on_token, &col, &st);
+    rc = lmc_generate(c, prompt, n_prompt, n_gen, NULL, NULL, t_collect_token, &col, &st);
     CHECK_MSG(rc == LMC_OK, "generate: %s", lmc_last_error());
     CHECK_EQ_INT(col.n, n_gen);
     int fr_first_diff = -1;
