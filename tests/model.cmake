@@ -61,3 +61,8 @@ lmc_add_test(model_ref_stories260K_kvf16 ARGS $<TARGET_FILE:test_model_ref> stor
              --kv f16 --max-diff 0.05 --p99 0.02 --margin 5e-2)
 lmc_add_test(model_ref_synth-qwen2-F32_kvf16 ARGS $<TARGET_FILE:test_model_ref> synth-qwen2-F32.once-upon-a-time
              --kv f16 --max-diff 0.05 --p99 0.02 --margin 5e-2)
+
+# the AVX2 attention loops against scalar fmaf chains in their promised order
+if(NOT LMC_SCALAR_ONLY)
+  lmc_add_test(test_attn_kernels SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_attn_kernels.c)
+endif()

@@ -35,7 +35,7 @@ int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_p
         {(void **)&c->att, B * HD},       {(void **)&c->hb, B * F},      {(void **)&c->hb2, B * F},
         {(void **)&c->router, B * E},     {(void **)&c->sel, B * Eu},    {(void **)&c->selw, B * Eu},
         {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
-        {(void **)&c->scratch, n_threads * (n_ctx + 32 * (int64_t)hp->head_dim)}, {(void **)&c->pos, B},
+        {(void **)&c->scratch, n_threads * lmc_attn_scratch_floats(n_ctx, hp->head_dim)}, {(void **)&c->pos, B},
         {(void **)&f->kg, n_threads * n_ctx * Ckv}, {(void **)&f->vg, n_threads * n_ctx * Ckv},
         {(void **)&f->row0, 2 * B}, {(void **)&f->small, B},
         {(void **)&f->logits, n_out_cap * V}, {(void **)&f->hidden, B * C}, {(void **)&f->seq_of, B},
@@ -102,7 +102,7 @@ static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const l
             .n_seg = lmc_block_segments(pool, il, q->table, g0, N, seg), .kv_type = gt,
             .T = q->T, .pos0 = q->pos0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
             .window = W, .scale = 1.0f / sqrtf((float)hp->head_dim),
-            .scratch = scratch, .scratch_stride = f->n_ctx + 32 * (int64_t)hp->head_dim,
+            .scratch = scratch, .scratch_stride = lmc_attn_scratch_floats(f->n_ctx, hp->head_dim),
         };
         lmc_attention_forward(tp, &a);
         return;
@@ -114,7 +114,7 @@ static void attend_seq(lmc_batch_forward *f, lmc_threadpool *tp, int il, const l
         .T = q->T, .pos0 = q->pos0 - g0, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv, .D = hp->head_dim,
         .window = W, .flash = flash,
         .scale = 1.0f / sqrtf((float)hp->head_dim),
-        .scratch = scratch, .scratch_stride = f->n_ctx + 32 * (int64_t)hp->head_dim,
+        .scratch = scratch, .scratch_stride = lmc_attn_scratch_floats(f->n_ctx, hp->head_dim),
     };
     lmc_attention_forward(tp, &a);
 }
@@ -148,7 +148,7 @@ static void small_attn_task(void *arg, int ith, int nth) {
     small_task *t = arg;
     lmc_batch_forward *f = t->f;
     const int64_t Ckv = (int64_t)f->m->hp.n_head_kv * f->m->hp.head_dim;
-    const int64_t stride = f->n_ctx + 32 * (int64_t)f->m->hp.head_dim;
+    const int64_t stride = lmc_attn_scratch_floats(f->n_ctx, f->m->hp.head_dim);
     (void)nth;
     for (int i; (i = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED)) < t->n;) {
         if (!t->small[i]) continue;

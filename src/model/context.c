@@ -26,7 +26,7 @@ static int alloc_buffers(lmc_context *c) {
         {(void **)&c->att, B * HD},       {(void **)&c->hb, B * F},      {(void **)&c->hb2, B * F},
         {(void **)&c->router, B * E},     {(void **)&c->sel, B * Eu},    {(void **)&c->selw, B * Eu},
         {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
-        {(void **)&c->scratch, nth * (c->kv.n_ctx + 32 * (int64_t)hp->head_dim)}, {(void **)&c->pos, B},
+        {(void **)&c->scratch, nth * lmc_attn_scratch_floats(c->kv.n_ctx, hp->head_dim)}, {(void **)&c->pos, B},
     };
     const int n = (int)(sizeof t / sizeof t[0]);
     uint64_t total = 0;

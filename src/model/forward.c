@@ -37,7 +37,7 @@ static int attention_block(lmc_context *c, int il, const lmc_layer *L, int64_t T
         .window = lmc_model_layer_window(c->model, il),
         .flash = c->params.flash_attn && c->kv.type == LMC_TYPE_F16,
         .scale = 1.0f / sqrtf((float)hp->head_dim),
-        .scratch = c->scratch, .scratch_stride = c->kv.n_ctx + 32 * (int64_t)hp->head_dim,
+        .scratch = c->scratch, .scratch_stride = lmc_attn_scratch_floats(c->kv.n_ctx, hp->head_dim),
     };
     lmc_attention_forward(c->tp, &a);
     return lmc_linear(c->tp, &L->wo, L->bo, c->att, T, c->xb2);

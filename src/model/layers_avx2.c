@@ -178,14 +178,26 @@ void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, in
 #undef VDO_PARTIAL
 
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
-    float max = -INFINITY;
-    for (int64_t j = 0; j < n; j++) {
+    /* the maximum 8 lanes at a time (any order gives the same maximum; NaN lanes are
+     * skipped as the scalar test skips them: max_ps returns its second operand) */
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    const __m256 vs = _mm256_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + j), vs);
+        _mm256_storeu_ps(s + j, x);
+        vm = _mm256_max_ps(x, vm);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    float max = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    for (; j < n; j++) {
         s[j] *= scale;
         if (s[j] > max) max = s[j];
     }
     double sum = 0.0;
     const __m256 vmax = _mm256_set1_ps(max);
-    int64_t j = 0;
+    j = 0;
     for (; j + 8 <= n; j += 8) {
         const __m256 e = v_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmax));
         _mm256_storeu_ps(s + j, e);
@@ -200,7 +212,10 @@ void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
         sum += (double)hsum_tinyblas(e);
     }
     const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) s[i] *= inv;
+    const __m256 vi = _mm256_set1_ps(inv);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _mm256_mul_ps(_mm256_loadu_ps(s + i), vi));
+    for (; i < n; i++) s[i] *= inv;
 }
 
 /* Partial sums per output d, as llama.cpp forms them: tinyBLAS keeps 8 lanes (j mod 8),
@@ -208,9 +223,56 @@ void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
  * Rows j0 .. j0+n-1 of the attended range add into acc (a KV block at a time when the
  * cache is paged; the order per partial sum is j's, whatever the split). Positions past
  * n_kv are zero in llama.cpp's padded cache, so they add nothing and need no visit. */
+/* P = 8 for a run starting on a multiple of 8, rows taken 64 at a time: 8 outputs d of
+ * the 8 partial sums stay in registers over the 64 rows (row j into sum j mod 8, in j
+ * order, as in ACCUM_BODY below), and the rows stay in L1 while the outputs go by,
+ * instead of a load and a store of the sums for every row. */
+#define ACC8_ROW(r, LOAD8)                                                                                    \
+    a##r = _mm256_fmadd_ps(LOAD8(v + (size_t)((j + (r)) * stride) * esz, d), _mm256_set1_ps(p[j + (r)]), a##r)
+#define ACC8_BLOCK(NAME, LOAD8, ESZ)                                                                          \
+    static void NAME(float *acc, const float *p, const uint8_t *v, int64_t nb, int64_t stride, int D) {      \
+        const size_t esz = (ESZ);                                                                             \
+        for (int d = 0; d < D; d += 8) {                                                                      \
+            __m256 a0 = _mm256_loadu_ps(acc + 0 * D + d), a1 = _mm256_loadu_ps(acc + 1 * D + d);               \
+            __m256 a2 = _mm256_loadu_ps(acc + 2 * D + d), a3 = _mm256_loadu_ps(acc + 3 * D + d);               \
+            __m256 a4 = _mm256_loadu_ps(acc + 4 * D + d), a5 = _mm256_loadu_ps(acc + 5 * D + d);               \
+            __m256 a6 = _mm256_loadu_ps(acc + 6 * D + d), a7 = _mm256_loadu_ps(acc + 7 * D + d);               \
+            int64_t j = 0;                                                                                    \
+            for (; j + 8 <= nb; j += 8) {                                                                     \
+                ACC8_ROW(0, LOAD8); ACC8_ROW(1, LOAD8); ACC8_ROW(2, LOAD8); ACC8_ROW(3, LOAD8);               \
+                ACC8_ROW(4, LOAD8); ACC8_ROW(5, LOAD8); ACC8_ROW(6, LOAD8); ACC8_ROW(7, LOAD8);               \
+            }                                                                                                 \
+            const int64_t rem = nb - j; /* the last rows: sums 0 .. rem-1 */                                  \
+            if (rem > 0) ACC8_ROW(0, LOAD8);                                                                  \
+            if (rem > 1) ACC8_ROW(1, LOAD8);                                                                  \
+            if (rem > 2) ACC8_ROW(2, LOAD8);                                                                  \
+            if (rem > 3) ACC8_ROW(3, LOAD8);                                                                  \
+            if (rem > 4) ACC8_ROW(4, LOAD8);                                                                  \
+            if (rem > 5) ACC8_ROW(5, LOAD8);                                                                  \
+            if (rem > 6) ACC8_ROW(6, LOAD8);                                                                  \
+            _mm256_storeu_ps(acc + 0 * D + d, a0), _mm256_storeu_ps(acc + 1 * D + d, a1);                     \
+            _mm256_storeu_ps(acc + 2 * D + d, a2), _mm256_storeu_ps(acc + 3 * D + d, a3);                     \
+            _mm256_storeu_ps(acc + 4 * D + d, a4), _mm256_storeu_ps(acc + 5 * D + d, a5);                     \
+            _mm256_storeu_ps(acc + 6 * D + d, a6), _mm256_storeu_ps(acc + 7 * D + d, a7);                     \
+        }                                                                                                     \
+    }
+ACC8_BLOCK(accum8_f16, LOAD8_F16, 2)
+ACC8_BLOCK(accum8_f32, LOAD8_F32, 4)
+#undef ACC8_BLOCK
+#undef ACC8_ROW
+
 void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
                               int64_t stride, int D, int P) {
     const int D8 = D & ~7;
+    if (P == 8 && j0 % 8 == 0 && D8 == D) {
+        const size_t esz = f16 ? 2 : 4;
+        for (int64_t jb = 0; jb < n; jb += 64) {
+            const uint8_t *v = (const uint8_t *)vc + (size_t)(jb * stride) * esz;
+            if (f16) accum8_f16(acc, p + jb, v, LMC_MIN((int64_t)64, n - jb), stride, D);
+            else accum8_f32(acc, p + jb, v, LMC_MIN((int64_t)64, n - jb), stride, D);
+        }
+        return;
+    }
 #define ACCUM_BODY(LOAD8, ESZ)                                                                                     \
     for (int64_t j = 0, part = j0 % P; j < n; j++, part = part + 1 == P ? 0 : part + 1) { /* no division per row */ \
         const void *v = (const uint8_t *)vc + (size_t)(j * stride) * (ESZ);                                        \

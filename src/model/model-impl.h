@@ -162,7 +162,7 @@ void lmc_softmax_forward(float *x, int64_t n);
  *   kc, vc  [n_ctx][Ckv] cache rows of type kv_type (F32 or F16), rows 0..pos0+T-1 filled
  *   out     [T][H*D]   softmax(scale * q.k) . v per head; head h reads KV head h / (H/Hkv)
  *   probs   [T][H][pos0+T] saved attention weights (0 where masked), or NULL
- *   scratch [n_threads][scratch_stride] floats, scratch_stride >= pos0 + T + 32 D
+ *   scratch [n_threads][scratch_stride] floats, scratch_stride >= lmc_attn_scratch_floats(pos0 + T, D)
  * With an F16 cache, q and the weights are rounded to F16 before their dot products,
  * as llama.cpp does when it multiplies by an F16 cache. */
 /* Cache positions p0 .. p0+n-1 stored contiguously (one KV block of a paged cache):
@@ -187,8 +187,11 @@ typedef struct lmc_attn_args {
     bool flash;              /* llama.cpp's flash-attention numerics (F16 cache only)   */
     float scale;
     float *scratch;
-    int64_t scratch_stride;  /* floats per thread in scratch (>= pos0 + T + 32 D) */
+    int64_t scratch_stride;  /* floats per thread in scratch (see below) */
 } lmc_attn_args;
+/* Attention's scratch per thread for up to n_ctx positions: the scores and P <= 32
+ * partial sums of D floats. */
+static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) { return n_ctx + 32 * (int64_t)D; }
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
 #ifndef LMC_SCALAR_ONLY
 /* layers_avx2.c (see there): s[j] = q . k_j over n_kv cache rows stride elements apart
