@@ -8,12 +8,31 @@
 #include "engine-impl.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 size_t lmc_block_pool_bytes_per_token(lmc_type type, int n_layer, int64_t Ckv) {
     return 2 * (size_t)n_layer * lmc_type_row_bytes(type, Ckv);
 }
 
-int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, lmc_type type) {
+/* n zeroed bytes on 2 MiB boundaries, on huge pages where the kernel allows them
+ * (MADV_HUGEPAGE): attention reads a few KiB here and there all over the pool, which
+ * with 4 KiB pages costs a TLB miss nearly every time. Every page is touched now: the
+ * pool is resident from the start, as llama.cpp clears its KV buffer, so a server's
+ * RSS does not creep up for minutes as blocks are first used (and a growing RSS means
+ * a leak). */
+static uint8_t *pool_alloc(uint64_t n) {
+    const uint64_t huge = (uint64_t)1 << 21, size = (n + huge - 1) / huge * huge;
+    uint8_t *m = aligned_alloc((size_t)huge, (size_t)size);
+    if (!m) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(m, (size_t)size, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
+#endif
+    memset(m, 0, (size_t)size);
+    return m;
+}
+
+int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, int64_t head_dim,
+                        lmc_type type) {
     memset(p, 0, sizeof *p);
     if (type != LMC_TYPE_F32 && type != LMC_TYPE_F16 && type != LMC_TYPE_Q8_0)
         return lmc_set_error(LMC_ERR_UNSUPPORTED, "engine: KV type %s is not supported (use f32, f16 or q8_0)",
@@ -28,6 +47,7 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
     p->type = type;
     p->n_layer = n_layer;
     p->Ckv = Ckv;
+    p->head_dim = type == LMC_TYPE_Q8_0 || head_dim <= 0 || Ckv % head_dim ? Ckv : head_dim; /* row-major: one "head" */
     p->row_bytes = lmc_type_row_bytes(type, Ckv);
     p->n_buckets = 16;
     while (p->n_buckets < 2 * n_blocks) p->n_buckets *= 2;
@@ -37,19 +57,12 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
         return lmc_set_error(LMC_ERR_LIMIT, "engine: KV pool of %d blocks is too large", n_blocks);
     p->b = calloc((size_t)n_blocks, sizeof *p->b);
     p->buckets = malloc((size_t)p->n_buckets * sizeof *p->buckets);
-    p->k = calloc(1, total);
-    p->v = calloc(1, total);
+    p->k = pool_alloc(total);
+    p->v = pool_alloc(total);
     if (!p->b || !p->buckets || !p->k || !p->v) {
         lmc_block_pool_free(p);
         return lmc_set_error(LMC_ERR_NOMEM, "engine: cannot allocate a KV pool of 2 x %.1f MiB",
                              (double)total / 1048576.0);
-    }
-    /* touch every page now (calloc maps them lazily): the pool is resident from the start,
-     * as llama.cpp clears its KV buffer, so a server's RSS does not creep up for minutes
-     * as blocks are used for the first time and a growing RSS means a leak */
-    for (uint64_t i = 0; i < total; i += 4096) { /* volatile: a memset after calloc may be dropped */
-        ((volatile unsigned char *)p->k)[i] = 0;
-        ((volatile unsigned char *)p->v)[i] = 0;
     }
     for (int32_t i = 0; i < p->n_buckets; i++) p->buckets[i] = -1;
     /* free list in ascending order: block 0 is handed out first */
@@ -178,32 +191,49 @@ void lmc_block_release(lmc_block_pool *p, int32_t id) {
 
 /* ---- storage ---------------------------------------------------------------------- */
 
-static size_t row_off(const lmc_block_pool *p, int layer, int32_t id, int32_t slot) {
-    return (((size_t)layer * (size_t)p->n_blocks + (size_t)id) * (size_t)p->S + (size_t)slot) * p->row_bytes;
+/* where block id of layer il starts */
+static size_t block_off(const lmc_block_pool *p, int layer, int32_t id) {
+    return ((size_t)layer * (size_t)p->n_blocks + (size_t)id) * (size_t)p->S * p->row_bytes;
 }
 
-static void store_row(const lmc_block_pool *p, uint8_t *dst, const float *src) {
-    if (p->type == LMC_TYPE_F32) {
-        memcpy(dst, src, (size_t)p->Ckv * sizeof(float));
-    } else if (p->type == LMC_TYPE_F16) {
-        uint16_t *d = (uint16_t *)dst;
-        for (int64_t i = 0; i < p->Ckv; i++) d[i] = lmc_f32_to_f16(src[i]);
-    } else {
-        lmc_quantize_row(LMC_TYPE_Q8_0, src, dst, p->Ckv);
+/* element size of a head-major (F32/F16) pool */
+static size_t elt_size(const lmc_block_pool *p) { return p->type == LMC_TYPE_F32 ? 4 : 2; }
+
+/* the start of position slot's data in a block: its row (Q8_0), or its row of head 0 */
+static size_t slot_off(const lmc_block_pool *p, int32_t slot) {
+    return p->type == LMC_TYPE_Q8_0 ? (size_t)slot * p->row_bytes : (size_t)slot * (size_t)p->head_dim * elt_size(p);
+}
+
+/* one position's K or V row (Ckv floats) into a block at dst (its block's start) */
+static void store_row(const lmc_block_pool *p, uint8_t *blk, int32_t slot, const float *src) {
+    if (p->type == LMC_TYPE_Q8_0) {
+        lmc_quantize_row(LMC_TYPE_Q8_0, src, blk + slot_off(p, slot), p->Ckv);
+        return;
+    }
+    const int64_t D = p->head_dim, n_head = p->Ckv / D;
+    for (int64_t h = 0; h < n_head; h++) {
+        const float *x = src + h * D;
+        const size_t off = (size_t)((h * p->S + slot) * D);
+        if (p->type == LMC_TYPE_F32) {
+            memcpy((float *)blk + off, x, (size_t)D * sizeof(float));
+        } else {
+            uint16_t *d = (uint16_t *)blk + off;
+            for (int64_t i = 0; i < D; i++) d[i] = lmc_f32_to_f16(x[i]);
+        }
     }
 }
 
 void lmc_block_store(lmc_block_pool *p, int layer, int32_t id, int32_t slot, const float *k, const float *v) {
-    const size_t off = row_off(p, layer, id, slot);
-    store_row(p, p->k + off, k);
-    store_row(p, p->v + off, v);
+    const size_t off = block_off(p, layer, id);
+    store_row(p, p->k + off, slot, k);
+    store_row(p, p->v + off, slot, v);
 }
 
 void lmc_block_copy(lmc_block_pool *p, int32_t dst, int32_t src) {
     const size_t n = (size_t)p->S * p->row_bytes;
     for (int il = 0; il < p->n_layer; il++) {
-        memcpy(p->k + row_off(p, il, dst, 0), p->k + row_off(p, il, src, 0), n);
-        memcpy(p->v + row_off(p, il, dst, 0), p->v + row_off(p, il, src, 0), n);
+        memcpy(p->k + block_off(p, il, dst), p->k + block_off(p, il, src), n);
+        memcpy(p->v + block_off(p, il, dst), p->v + block_off(p, il, src), n);
     }
 }
 
@@ -214,9 +244,10 @@ int lmc_block_segments(const lmc_block_pool *p, int layer, const int32_t *table,
         const int32_t slot = (int32_t)(pos % p->S);
         const int64_t rows = LMC_MIN((int64_t)(p->S - slot), n - pos);
         const int32_t id = table[pos / p->S];
+        const size_t off = id >= 0 ? block_off(p, layer, id) + slot_off(p, slot) : 0;
         if (id >= 0) /* dropped blocks lie outside every layer's window: never read */
-            out[k++] = (lmc_kv_seg){.p0 = pos, .n = rows, .k = p->k + row_off(p, layer, id, slot),
-                                    .v = p->v + row_off(p, layer, id, slot)};
+            out[k++] = (lmc_kv_seg){.p0 = pos, .n = rows, .k = p->k + off, .v = p->v + off,
+                                    .row_stride = p->head_dim, .head_stride = (int64_t)p->S * p->head_dim};
         pos += rows;
     }
     return k;
@@ -242,11 +273,18 @@ void lmc_block_gather(const lmc_block_pool *p, int layer, const int32_t *table, 
             memset(vd, 0, (size_t)rows * out_row);
             continue;
         }
-        const uint8_t *ks = p->k + row_off(p, layer, id, slot), *vs = p->v + row_off(p, layer, id, slot);
-        if (p->type != LMC_TYPE_Q8_0) { /* rows of a block are contiguous: one copy */
-            memcpy(kd, ks, (size_t)rows * out_row);
-            memcpy(vd, vs, (size_t)rows * out_row);
+        const uint8_t *ks = p->k + block_off(p, layer, id), *vs = p->v + block_off(p, layer, id);
+        if (p->type != LMC_TYPE_Q8_0) { /* head-major to rows: each head's D values */
+            const int64_t D = p->head_dim, n_head = p->Ckv / D;
+            const size_t es = elt_size(p), hb = (size_t)D * es;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t h = 0; h < n_head; h++) {
+                    const size_t from = (size_t)((h * p->S + slot + r) * D) * es;
+                    memcpy(kd + (size_t)r * out_row + (size_t)h * hb, ks + from, hb);
+                    memcpy(vd + (size_t)r * out_row + (size_t)h * hb, vs + from, hb);
+                }
         } else {
+            ks += slot_off(p, slot), vs += slot_off(p, slot);
             for (int64_t r = 0; r < rows; r++) {
                 lmc_dequantize_row(LMC_TYPE_Q8_0, ks + (size_t)r * p->row_bytes, (float *)(kd + (size_t)r * out_row), p->Ckv);
                 lmc_dequantize_row(LMC_TYPE_Q8_0, vs + (size_t)r * p->row_bytes, (float *)(vd + (size_t)r * out_row), p->Ckv);

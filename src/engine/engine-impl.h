@@ -39,16 +39,19 @@ typedef struct lmc_block_pool {
     int32_t n_cached;
     int32_t *buckets;          /* [n_buckets] first block of each hash bucket, -1    */
     int32_t n_buckets;         /* power of two                                       */
-    /* storage: K and V rows, [n_layer][NB][S][row_bytes] each */
+    /* storage: K and V, [n_layer][NB][S * row_bytes] each; inside a block F32/F16 are
+     * head-major ([n_head_kv][S][head_dim]: one head's rows contiguous, as attention
+     * reads them), Q8_0 row-major ([S][row_bytes], rows quantized whole) */
     lmc_type type;             /* F32, F16 or Q8_0                                   */
     int n_layer;
-    int64_t Ckv;
+    int64_t Ckv, head_dim;
     size_t row_bytes;
     uint8_t *k, *v;
     int64_t n_evicted;
 } lmc_block_pool;
 
-int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, lmc_type type);
+int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, int64_t head_dim,
+                        lmc_type type);
 void lmc_block_pool_free(lmc_block_pool *p);
 /* Bytes of K + V for one position over every layer (for sizing and stats). */
 size_t lmc_block_pool_bytes_per_token(lmc_type type, int n_layer, int64_t Ckv);

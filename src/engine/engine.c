@@ -96,7 +96,7 @@ lmc_engine *lmc_engine_init(const lmc_model *m, const lmc_vocab *vocab, lmc_engi
         lmc_engine_free(e);
         return NULL;
     }
-    if (lmc_block_pool_init(&e->pool, (int32_t)n_blocks, p.block_size, hp->n_layer, Ckv, p.kv_type) ||
+    if (lmc_block_pool_init(&e->pool, (int32_t)n_blocks, p.block_size, hp->n_layer, Ckv, hp->head_dim, p.kv_type) ||
         lmc_batch_forward_init(&e->fwd, m, &e->pool, p.n_batch, out_cap, p.n_ctx, p.n_threads)) {
         lmc_engine_free(e);
         return NULL;

@@ -279,9 +279,9 @@ static inline int64_t seg_clip(const lmc_kv_seg *g, int64_t first, int64_t last,
     *lo = LMC_MAX(g->p0, first);
     return LMC_MIN(g->p0 + g->n, last + 1) - *lo;
 }
-/* the row of position pos in run g's K or V rows (base), rows Ckv elements of esz bytes */
-static inline const uint8_t *seg_row(const void *base, const lmc_kv_seg *g, int64_t pos, int64_t Ckv, size_t esz) {
-    return (const uint8_t *)base + (size_t)((pos - g->p0) * Ckv) * esz;
+/* the row of position pos, KV head kvh, in run g's K or V (base), elements of esz bytes */
+static inline const uint8_t *seg_row(const void *base, const lmc_kv_seg *g, int64_t pos, int kvh, size_t esz) {
+    return (const uint8_t *)base + (size_t)((pos - g->p0) * g->row_stride + kvh * g->head_stride) * esz;
 }
 
 /* One (token, head) row of attention: out[D] from q[D] over n_kv cache rows. */
@@ -317,15 +317,14 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     const bool vdo_scores = !(f16 && a->T > 1), vdo_acc = a->T == 1;
     /* the cache as runs of positions: a paged cache's blocks where they are (in position
      * order), or the contiguous cache as one run from position 0 */
-    const lmc_kv_seg whole = {.p0 = 0, .n = pos + 1, .k = a->kc, .v = a->vc};
+    const lmc_kv_seg whole = {.p0 = 0, .n = pos + 1, .k = a->kc, .v = a->vc, .row_stride = Ckv, .head_stride = D};
     const lmc_kv_seg *seg = a->seg ? a->seg : &whole;
     const int n_seg = a->seg ? a->n_seg : 1;
-    const size_t kvh_off = (size_t)kvh * (size_t)D * esz;
     for (int i = 0; i < n_seg; i++) {
         int64_t lo;
         const int64_t n = seg_clip(&seg[i], first, pos, &lo);
         if (n > 0)
-            g_scores(s + (lo - first), q, seg_row(seg[i].k, &seg[i], lo, Ckv, esz) + kvh_off, f16, n, Ckv, D,
+            g_scores(s + (lo - first), q, seg_row(seg[i].k, &seg[i], lo, kvh, esz), f16, n, seg[i].row_stride, D,
                      vdo_scores);
     }
     g_softmax(s, n_kv, a->scale);
@@ -343,8 +342,8 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
         int64_t lo;
         const int64_t n = seg_clip(&seg[i], first, pos, &lo);
         if (n > 0)
-            g_accum_rows(acc, s + (lo - first), seg_row(seg[i].v, &seg[i], lo, Ckv, esz) + kvh_off, f16, lo - first, n,
-                         Ckv, D, P);
+            g_accum_rows(acc, s + (lo - first), seg_row(seg[i].v, &seg[i], lo, kvh, esz), f16, lo - first, n,
+                         seg[i].row_stride, D, P);
     }
     g_accum_reduce(out, acc, D, vdo_acc);
 }

@@ -165,11 +165,15 @@ void lmc_softmax_forward(float *x, int64_t n);
  *   scratch [n_threads][scratch_stride] floats, scratch_stride >= lmc_attn_scratch_floats(pos0 + T, D)
  * With an F16 cache, q and the weights are rounded to F16 before their dot products,
  * as llama.cpp does when it multiplies by an F16 cache. */
-/* Cache positions p0 .. p0+n-1 stored contiguously (one KV block of a paged cache):
- * their K and V rows, n_head_kv * D elements each. */
+/* Cache positions p0 .. p0+n-1 of one run (a KV block of a paged cache, or a whole
+ * contiguous cache): position p0 + r of KV head h starts at element
+ * r * row_stride + h * head_stride of k (and of v). A contiguous cache is row-major
+ * (row_stride = n_head_kv * D, head_stride = D); a paged f32/f16 block is head-major
+ * (row_stride = D, head_stride = S * D), so that one head's rows are contiguous. */
 typedef struct lmc_kv_seg {
     int64_t p0, n;
     const void *k, *v;
+    int64_t row_stride, head_stride;
 } lmc_kv_seg;
 
 typedef struct lmc_attn_args {
