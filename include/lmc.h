@@ -845,7 +845,8 @@ lmc_sampler *lmc_sampler_chain_get(const lmc_sampler *chain, int i);
 
 /* Runs s over the logits of one step, returns the chosen token (>= 0) or a negative
  * error, and accepts the token (as llama_sampler_sample does). The candidates after
- * the chain ran are kept for lmc_sampler_last(). */
+ * the chain ran are kept for lmc_sampler_last(); greedy alone (or a chain of greedy
+ * alone) takes the maximum straight from the logits, and its list is that one token. */
 int32_t lmc_sampler_sample(lmc_sampler *s, const float *logits, int32_t n_vocab);
 const lmc_candidates *lmc_sampler_last(const lmc_sampler *s);
 

@@ -134,6 +134,24 @@ void lmc_sampler_reset(lmc_sampler *s) {
     if (s && s->iface.reset) s->iface.reset(s);
 }
 
+static bool plain_greedy(const lmc_sampler *s);
+
+/* A greedy sampler alone takes the first maximum of the logits (NaN as -inf, as the
+ * candidates treat it) without building the candidate list: that list is most of the
+ * time of a greedy step when many sequences sample at once. */
+static int32_t sample_greedy(lmc_sampler *s, const float *logits, int32_t n_vocab) {
+    int32_t best = 0;
+    float lb = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (logits[i] > lb) lb = logits[i], best = i;
+    if (lb == -INFINITY)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "sampling: every candidate logit is -inf (all tokens banned?)");
+    s->buf[0] = (lmc_token_data){best, lb, 0.0f};
+    s->last = (lmc_candidates){.data = s->buf, .size = 1, .sorted = true, .selected = 0};
+    lmc_sampler_accept(s, best);
+    return best;
+}
+
 int32_t lmc_sampler_sample(lmc_sampler *s, const float *logits, int32_t n_vocab) {
     if (!s || !logits || n_vocab <= 0)
         return lmc_set_error(LMC_ERR_INVALID_ARG, "lmc_sampler_sample: need a sampler and n_vocab > 0 logits");
@@ -143,6 +161,7 @@ int32_t lmc_sampler_sample(lmc_sampler *s, const float *logits, int32_t n_vocab)
         s->buf = nb;
         s->cap = (size_t)n_vocab;
     }
+    if (plain_greedy(s)) return sample_greedy(s, logits, n_vocab);
     s->last.data = s->buf;
     lmc_candidates_from_logits(&s->last, logits, (size_t)n_vocab);
     int rc = s->iface.apply(s, &s->last);
@@ -182,6 +201,15 @@ static int chain_apply(lmc_sampler *s, lmc_candidates *cand) {
         if (rc != LMC_OK) return rc;
     }
     return LMC_OK;
+}
+
+/* greedy, or a chain of greedy alone */
+static bool plain_greedy(const lmc_sampler *s) {
+    if (s->iface.apply == chain_apply) {
+        const chain_ctx *c = s->ctx;
+        return c->n == 1 && lmc_sampler_is_greedy(c->items[0]);
+    }
+    return lmc_sampler_is_greedy(s);
 }
 
 static void chain_reset(lmc_sampler *s) {

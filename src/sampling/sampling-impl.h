@@ -24,4 +24,7 @@ static inline bool lmc_tok_better(const lmc_token_data *a, const lmc_token_data 
     return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
+/* true for the greedy sampler (select.c) */
+bool lmc_sampler_is_greedy(const lmc_sampler *s);
+
 #endif /* LMC_SAMPLING_IMPL_H */

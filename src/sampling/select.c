@@ -35,6 +35,8 @@ static const lmc_sampler_i GREEDY_I = {greedy_name, NULL, greedy_apply, NULL, NU
 
 lmc_sampler *lmc_sampler_init_greedy(void) { return lmc_sampler_init(&GREEDY_I, NULL); }
 
+bool lmc_sampler_is_greedy(const lmc_sampler *s) { return s && s->iface.apply == greedy_apply; }
+
 /* ---- dist ---------------------------------------------------------------------- */
 
 typedef struct {

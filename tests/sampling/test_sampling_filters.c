@@ -79,6 +79,41 @@ static void test_greedy_and_temp(void) {
     lmc_sampler_free(t2);
 }
 
+/* lmc_sampler_sample with greedy alone (or a chain of greedy alone) takes the maximum
+ * straight from the logits: the same token as greedy over the full candidate list (a
+ * logit bias of 0 keeps the chain on that path), ties to the lowest id, NaN never, all
+ * -inf an error; lmc_sampler_last() holds the choice. */
+static void test_greedy_sample(void) {
+    enum { V = 4099 };
+    static float l[V];
+    uint64_t st = 12345;
+    lmc_sampler *fast = lmc_sampler_chain_init(), *full = lmc_sampler_chain_init(), *alone = lmc_sampler_init_greedy();
+    const lmc_logit_bias zero = {7, 0.0f};
+    CHECK(lmc_sampler_chain_add(fast, lmc_sampler_init_greedy()) == LMC_OK);
+    CHECK(lmc_sampler_chain_add(full, lmc_sampler_init_logit_bias(V, &zero, 1)) == LMC_OK);
+    CHECK(lmc_sampler_chain_add(full, lmc_sampler_init_greedy()) == LMC_OK);
+    bool same = true;
+    for (int trial = 0; trial < 200; trial++) {
+        for (int i = 0; i < V; i++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            l[i] = (float)(st >> 40 & 1023) / 64.0f; /* coarse values: many ties */
+        }
+        if (trial % 3 == 0) l[(trial * 37) % V] = NAN;
+        if (trial % 5 == 0) l[V - 1] = 1e30f; /* the maximum in the last place */
+        const int32_t a = lmc_sampler_sample(fast, l, V), b = lmc_sampler_sample(full, l, V);
+        const int32_t c = lmc_sampler_sample(alone, l, V);
+        same &= a == b && a == c && a >= 0;
+        const lmc_candidates *last = lmc_sampler_last(fast);
+        same &= last && last->selected >= 0 && last->data[last->selected].id == a;
+    }
+    CHECK_MSG(same, "greedy straight from the logits differs from greedy over the candidates");
+    const float tie[4] = {1, 3, 2, 3}, nan1[3] = {NAN, -5, -7}, ninf[3] = {-INFINITY, -INFINITY, NAN};
+    CHECK_EQ_INT(lmc_sampler_sample(fast, tie, 4), 1);
+    CHECK_EQ_INT(lmc_sampler_sample(fast, nan1, 3), 1);
+    CHECK(lmc_sampler_sample(fast, ninf, 3) < 0 && strstr(lmc_last_error(), "-inf") != NULL);
+    lmc_sampler_free(fast), lmc_sampler_free(full), lmc_sampler_free(alone);
+}
+
 static void test_top_k(void) {
     lmc_candidates c;
     const float tie[4] = {1, 3, 2, 3};
@@ -411,6 +446,7 @@ static void test_seed_reproduces(void) {
 
 int main(void) {
     test_greedy_and_temp();
+    test_greedy_sample();
     test_top_k();
     test_top_p();
     test_min_p();
