@@ -217,8 +217,7 @@ static void store_row(const lmc_block_pool *p, uint8_t *blk, int32_t slot, const
         if (p->type == LMC_TYPE_F32) {
             memcpy((float *)blk + off, x, (size_t)D * sizeof(float));
         } else {
-            uint16_t *d = (uint16_t *)blk + off;
-            for (int64_t i = 0; i < D; i++) d[i] = lmc_f32_to_f16(x[i]);
+            lmc_f32_to_f16_row((uint16_t *)blk + off, x, D);
         }
     }
 }

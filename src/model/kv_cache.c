@@ -43,8 +43,7 @@ static void store_rows(const lmc_kv_cache *c, uint8_t *dst, const float *src, in
     if (c->type == LMC_TYPE_F32) {
         memcpy(dst, src, (size_t)n * sizeof(float));
     } else {
-        uint16_t *d = (uint16_t *)dst;
-        for (int64_t i = 0; i < n; i++) d[i] = lmc_f32_to_f16(src[i]);
+        lmc_f32_to_f16_row((uint16_t *)dst, src, n);
     }
 }
 

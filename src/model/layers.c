@@ -226,6 +226,10 @@ static void round_f16_scalar(float *x, int64_t n) {
 static void (*g_scores)(float *, const float *, const void *, bool, int64_t, int64_t, int, bool) = scores_scalar;
 static void (*g_softmax)(float *, int64_t, float) = softmax_scalar;
 static void (*g_round_f16)(float *, int64_t) = round_f16_scalar;
+static void f32_to_f16_row_scalar(uint16_t *dst, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = lmc_f32_to_f16(x[i]);
+}
+static void (*g_to_f16_row)(uint16_t *, const float *, int64_t) = f32_to_f16_row_scalar;
 static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t, int64_t, int64_t, int,
                             int) = accum_rows_scalar;
 static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
@@ -239,6 +243,7 @@ static void pick_kernels(void) {
         g_accum_reduce = lmc_attn_accum_reduce;
         g_swiglu = lmc_swiglu_avx2;
         g_round_f16 = lmc_round_f16_avx2;
+        g_to_f16_row = lmc_f32_to_f16_row_avx2;
     }
 #endif
 }
@@ -361,6 +366,11 @@ static void attention_task(void *arg, int ith, int nth) {
     const int64_t n_rows = a->T * a->n_head;
     const int64_t per = (n_rows + nth - 1) / nth, r0 = per * ith, r1 = LMC_MIN(r0 + per, n_rows);
     for (int64_t r = r0; r < r1; r++) attend_row(a, r / a->n_head, (int)(r % a->n_head), s);
+}
+
+void lmc_f32_to_f16_row(uint16_t *dst, const float *x, int64_t n) {
+    pthread_once(&g_simd_once, pick_kernels);
+    g_to_f16_row(dst, x, n);
 }
 
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {

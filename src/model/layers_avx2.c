@@ -329,6 +329,13 @@ void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_ord
 #undef V
 }
 
+void lmc_f32_to_f16_row_avx2(uint16_t *dst, const float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) dst[i] = lmc_f32_to_f16(x[i]);
+}
+
 void lmc_round_f16_avx2(float *x, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)

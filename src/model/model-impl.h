@@ -157,6 +157,10 @@ void lmc_gelu_forward(float *out, const float *x, int64_t n);
 /* In place softmax of x[n] (max-subtracted, sum in double). */
 void lmc_softmax_forward(float *x, int64_t n);
 
+/* dst[n] = x rounded to F16 (to nearest even, as lmc_f32_to_f16; F16C when the CPU has
+ * it): how K/V rows enter an F16 cache. */
+void lmc_f32_to_f16_row(uint16_t *dst, const float *x, int64_t n);
+
 /* Causal self-attention of T new tokens over the KV cache.
  *   q       [T][H*D]   queries (RoPE applied), token t sits at position pos0 + t
  *   kc, vc  [n_ctx][Ckv] cache rows of type kv_type (F32 or F16), rows 0..pos0+T-1 filled
@@ -212,6 +216,7 @@ void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_ord
 void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 /* x[n] rounded to the nearest F16 value, kept as float */
 void lmc_round_f16_avx2(float *x, int64_t n);
+void lmc_f32_to_f16_row_avx2(uint16_t *dst, const float *x, int64_t n);
 #endif
 
 /* The row-wise steps of a llama block on c's T rows (c->x, xb, xb2, q, k, v, hb, hb2,

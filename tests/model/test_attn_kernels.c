@@ -5,7 +5,8 @@
  *          8 the kernel keeps the sums in registers over blocks of 64 rows, so run lengths
  *          around 8 and 64 and other starts are all checked, for F16 and F32 rows;
  *   softmax: the maximum and the last scaling are vectorized: weights finite, summing
- *          to 1, in their inputs' order; a spike in any lane takes all the weight.
+ *          to 1, in their inputs' order; a spike in any lane takes all the weight;
+ *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits.
  * On a CPU without AVX2/FMA there is nothing to check (a scalar-only build does not
  * build this test). */
 #include "test_util.h"
@@ -77,6 +78,32 @@ static void check_softmax(int64_t n) {
     free(s), free(x);
 }
 
+/* K/V rows into an F16 cache: the vector conversion rounds as lmc_f32_to_f16 (to
+ * nearest even) over normal, subnormal, halfway, overflowing and infinite values */
+static void check_to_f16(void) {
+    enum { N = 4099 };
+    static float x[N];
+    static uint16_t a[N], b[N];
+    uint32_t u = 1;
+    for (int i = 0; i < N; i++) {
+        u = u * 1664525u + 1013904223u;
+        const int kind = i % 5;
+        if (kind == 0) x[i] = frand() * 70000.0f;                   /* some overflow */
+        else if (kind == 1) x[i] = frand() * 1e-5f;                 /* subnormal halves */
+        else if (kind == 2) x[i] = lmc_f16_to_f32((uint16_t)(u >> 16)) + 0.0f; /* exact halves */
+        else if (kind == 3) { /* halfway between two halves: ties to even */
+            const float lo = lmc_f16_to_f32((uint16_t)((u >> 17) & 0x7bfe));
+            const float hi = lmc_f16_to_f32((uint16_t)(((u >> 17) & 0x7bfe) + 1));
+            x[i] = lo + (hi - lo) * 0.5f;
+        } else x[i] = frand();
+        if (x[i] != x[i]) x[i] = 0.0f; /* NaN payloads may differ; not a cache value */
+    }
+    x[0] = INFINITY, x[1] = -INFINITY, x[2] = -0.0f, x[3] = 65520.0f, x[4] = 65519.0f;
+    lmc_f32_to_f16_row(a, x, N);
+    for (int i = 0; i < N; i++) b[i] = lmc_f32_to_f16(x[i]);
+    CHECK_MSG(memcmp(a, b, sizeof a) == 0, "F16 rows differ from lmc_f32_to_f16");
+}
+
 int main(void) {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         printf("test_attn_kernels: no AVX2/FMA on this CPU, nothing to check\n");
@@ -93,5 +120,6 @@ int main(void) {
                     check_accum(f == 1, starts[a], lens[b], dims[c][1], dims[c][0], 32);
                 }
     for (size_t b = 0; b < sizeof lens / sizeof *lens; b++) check_softmax(lens[b]);
+    check_to_f16();
     return t_done("test_attn_kernels");
 }
