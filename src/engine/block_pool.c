@@ -4,7 +4,9 @@
  * parent block's hash and its own token ids, so a later sequence with the same
  * prefix finds the same chain of blocks. Unused registered blocks keep their
  * contents in an LRU list and are evicted (oldest first) only when no plain free
- * block is left. Rows are stored as F32, F16 or Q8_0 (one Q8_0 row per position). */
+ * block is left. Rows are stored as F32 or F16, head-major inside a block (one KV
+ * head's S rows together, as attention reads them), or as Q8_0 (one row per position,
+ * quantized whole). */
 #include "engine-impl.h"
 
 #include <stdlib.h>
@@ -40,6 +42,9 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
     if (type == LMC_TYPE_Q8_0 && Ckv % 32 != 0)
         return lmc_set_error(LMC_ERR_UNSUPPORTED, "engine: q8_0 KV needs a K/V row width that is a multiple of 32 (got %lld)",
                              (long long)Ckv);
+    if (head_dim <= 0 || Ckv % head_dim)
+        return lmc_set_error(LMC_ERR_INVALID_ARG, "engine: K/V rows of %lld are not whole heads of %lld",
+                             (long long)Ckv, (long long)head_dim);
     if (n_blocks <= 0 || S <= 0)
         return lmc_set_error(LMC_ERR_INVALID_ARG, "engine: bad pool size (%d blocks of %d)", n_blocks, S);
     p->S = S;
@@ -47,7 +52,7 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
     p->type = type;
     p->n_layer = n_layer;
     p->Ckv = Ckv;
-    p->head_dim = type == LMC_TYPE_Q8_0 || head_dim <= 0 || Ckv % head_dim ? Ckv : head_dim; /* row-major: one "head" */
+    p->head_dim = type == LMC_TYPE_Q8_0 ? Ckv : head_dim; /* Q8_0 rows stay whole: one "head" */
     p->row_bytes = lmc_type_row_bytes(type, Ckv);
     p->n_buckets = 16;
     while (p->n_buckets < 2 * n_blocks) p->n_buckets *= 2;
@@ -204,7 +209,7 @@ static size_t slot_off(const lmc_block_pool *p, int32_t slot) {
     return p->type == LMC_TYPE_Q8_0 ? (size_t)slot * p->row_bytes : (size_t)slot * (size_t)p->head_dim * elt_size(p);
 }
 
-/* one position's K or V row (Ckv floats) into a block at dst (its block's start) */
+/* one position's K or V row (Ckv floats) into slot `slot` of the block starting at blk */
 static void store_row(const lmc_block_pool *p, uint8_t *blk, int32_t slot, const float *src) {
     if (p->type == LMC_TYPE_Q8_0) {
         lmc_quantize_row(LMC_TYPE_Q8_0, src, blk + slot_off(p, slot), p->Ckv);
