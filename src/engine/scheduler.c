@@ -318,6 +318,14 @@ typedef struct {
     int n;
 } presample_job;
 
+/* whether s's token this step is sampled plainly from its own logits: a running
+ * generation with logits this step and one output (n > 1 forks and samples its siblings
+ * from the same logits, in turn). presample_task samples these ahead, and the output loop
+ * takes exactly these through the same test, so the two cannot drift apart. */
+static bool samples_plainly(const lmc_seq *s, const lmc_batch_seq *b) {
+    return s->state == LMC_SEQ_RUNNING && s->req->kind == LMC_REQ_GENERATE && b->logit_row >= 0 && s->req->n_out <= 1;
+}
+
 static void presample_task(void *arg, int ith, int nth) {
     const presample_job *j = arg;
     lmc_engine *e = j->e;
@@ -325,10 +333,7 @@ static void presample_task(void *arg, int ith, int nth) {
         lmc_seq *s = e->bseq[i];
         const lmc_batch_seq *b = &e->bs[i];
         s->pre_tok = -1;
-        /* as the output loop decides: a running generation with logits this step, one
-         * output (n > 1 forks and samples its siblings from the same logits) */
-        if (s->state != LMC_SEQ_RUNNING || s->req->kind != LMC_REQ_GENERATE || b->logit_row < 0 || s->req->n_out > 1)
-            continue;
+        if (!samples_plainly(s, b)) continue;
         const int32_t tok = lmc_sampler_sample(s->smpl, e->fwd.logits + b->logit_row * (int64_t)e->n_vocab, e->n_vocab);
         s->pre_tok = tok >= 0 ? tok : -1;
     }
@@ -589,6 +594,8 @@ static int step_inner(lmc_engine *e) {
             running_remove(e, s);
             s->state = LMC_SEQ_PARKED;
             if (--r->n_open == 0) lmc_engine_request_finished(e, r);
+        } else if (samples_plainly(s, b)) {
+            sample_and_emit(e, s, e->fwd.logits + b->logit_row * V); /* the token sampled ahead, if any */
         } else if (b->logit_row >= 0) {
             const float *l = e->fwd.logits + b->logit_row * V;
             if (r->n_out > 1 && !r->forked && fork_outputs(e, s)) {
