@@ -110,51 +110,42 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
-        /* 8 tokens per pass over the weights where there are 8, then 4 */
+        /* 8 tokens per pass over the weights where there are 8, then 4: TOKENS steps and
+         * STORES writes the pass's accumulators c0.. (a group's weights come in from memory
+         * on the batch's first pass) */
+#define R16_Q80_PASS(TOKENS, STORES)                                                                 \
+    do {                                                                                             \
+        const int32_t *s0 = ysum + t * nb;                                                           \
+        const float *d0 = yd + t * nb;                                                               \
+        for (int64_t i = 0; i < nb; i++) {                                                           \
+            const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;                       \
+            if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb); \
+            R16_Q80_LOAD(b, bh);                                                                     \
+            TOKENS;                                                                                  \
+        }                                                                                            \
+        STORES;                                                                                      \
+    } while (0)
+#define R16_Q80_T(k) R16_Q80_TOKEN(c##k, R8_Q80_Q(k), s0[(k) * nb + i], d0[(k) * nb + i])
+#define R16_ST(k) _mm512_storeu_ps(Y + (t + (k)) * ldy + g * 8, c##k)
+#define R16_Q80_T4 R16_Q80_T(0); R16_Q80_T(1); R16_Q80_T(2); R16_Q80_T(3)
+#define R16_Q80_T8 R16_Q80_T4; R16_Q80_T(4); R16_Q80_T(5); R16_Q80_T(6); R16_Q80_T(7)
+#define R16_ST4 R16_ST(0); R16_ST(1); R16_ST(2); R16_ST(3)
+#define R16_ST8 R16_ST4; R16_ST(4); R16_ST(5); R16_ST(6); R16_ST(7)
         for (; t + 8 <= n_tok; t += 8) {
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-            const int32_t *s0 = ysum + t * nb;
-            const float *d0 = yd + t * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
-                R16_Q80_LOAD(b, bh);
-                R16_Q80_TOKEN(c0, R8_Q80_Q(0), s0[i], d0[i]);
-                R16_Q80_TOKEN(c1, R8_Q80_Q(1), s0[nb + i], d0[nb + i]);
-                R16_Q80_TOKEN(c2, R8_Q80_Q(2), s0[2 * nb + i], d0[2 * nb + i]);
-                R16_Q80_TOKEN(c3, R8_Q80_Q(3), s0[3 * nb + i], d0[3 * nb + i]);
-                R16_Q80_TOKEN(c4, R8_Q80_Q(4), s0[4 * nb + i], d0[4 * nb + i]);
-                R16_Q80_TOKEN(c5, R8_Q80_Q(5), s0[5 * nb + i], d0[5 * nb + i]);
-                R16_Q80_TOKEN(c6, R8_Q80_Q(6), s0[6 * nb + i], d0[6 * nb + i]);
-                R16_Q80_TOKEN(c7, R8_Q80_Q(7), s0[7 * nb + i], d0[7 * nb + i]);
-            }
-            _mm512_storeu_ps(Y + t * ldy + g * 8, c0);
-            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
-            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
-            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
-            _mm512_storeu_ps(Y + (t + 4) * ldy + g * 8, c4);
-            _mm512_storeu_ps(Y + (t + 5) * ldy + g * 8, c5);
-            _mm512_storeu_ps(Y + (t + 6) * ldy + g * 8, c6);
-            _mm512_storeu_ps(Y + (t + 7) * ldy + g * 8, c7);
+            R16_Q80_PASS(R16_Q80_T8, R16_ST8);
         }
         for (; t + 4 <= n_tok; t += 4) {
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-            const int32_t *s0 = ysum + t * nb;
-            const float *d0 = yd + t * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
-                R16_Q80_LOAD(b, bh);
-                R16_Q80_TOKEN(c0, R8_Q80_Q(0), s0[i], d0[i]);
-                R16_Q80_TOKEN(c1, R8_Q80_Q(1), s0[nb + i], d0[nb + i]);
-                R16_Q80_TOKEN(c2, R8_Q80_Q(2), s0[2 * nb + i], d0[2 * nb + i]);
-                R16_Q80_TOKEN(c3, R8_Q80_Q(3), s0[3 * nb + i], d0[3 * nb + i]);
-            }
-            _mm512_storeu_ps(Y + t * ldy + g * 8, c0);
-            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
-            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
-            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
+            R16_Q80_PASS(R16_Q80_T4, R16_ST4);
         }
+#undef R16_ST8
+#undef R16_ST4
+#undef R16_Q80_T8
+#undef R16_Q80_T4
+#undef R16_ST
+#undef R16_Q80_T
+#undef R16_Q80_PASS
         for (; t < n_tok; t++) {
             __m512 c0 = _mm512_setzero_ps();
             for (int64_t i = 0; i < nb; i++) {

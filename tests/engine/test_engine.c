@@ -153,6 +153,17 @@ static void sink_init(sink *s, int n, int V) {
     }
 }
 
+/* a request for the n tokens at tok, at most max_tokens generated, its events into s */
+static lmc_engine_request sink_request(const int32_t *tok, int64_t n, int64_t max_tokens, sink *s) {
+    lmc_engine_request r = lmc_engine_default_request();
+    r.tokens = tok;
+    r.n_tokens = n;
+    r.max_tokens = max_tokens;
+    r.on_event = on_event;
+    r.user = s;
+    return r;
+}
+
 
 static lmc_engine *engine_for(const lmc_model *m, lmc_type kv, int64_t kv_mem, int n_batch, bool bg, bool prefix) {
     lmc_engine_params ep = lmc_engine_default_params();
@@ -197,13 +208,8 @@ static void test_logits(const ref_case *c, lmc_type kv, bool check_ref_tokens) {
         sink s;
         sink_init(&s, 1, V);
         s.logits = malloc((size_t)n_new * V * sizeof(float));
-        lmc_engine_request r = lmc_engine_default_request();
-        r.tokens = c->tok;
-        r.n_tokens = c->n_prompt;
-        r.max_tokens = n_new;
+        lmc_engine_request r = sink_request(c->tok, c->n_prompt, n_new, &s);
         r.want_logits = true;
-        r.on_event = on_event;
-        r.user = &s;
         int64_t id = lmc_engine_submit(e, &r);
         CHECK(id > 0);
         if (bg) lmc_engine_wait(e, id);
@@ -308,12 +314,7 @@ static void test_concurrent(const ref_case *c) {
             sink *s = malloc(NREQ * sizeof *s);
             sink_init(s, NREQ, V);
             for (int i = 0; i < NREQ; i++) {
-                lmc_engine_request r = lmc_engine_default_request();
-                r.tokens = c->tok + off[i];
-                r.n_tokens = len[i];
-                r.max_tokens = gen[i];
-                r.on_event = on_event;
-                r.user = &s[i];
+                lmc_engine_request r = sink_request(c->tok + off[i], len[i], gen[i], &s[i]);
                 CHECK(lmc_engine_submit(e, &r) > 0);
             }
             /* one more whose sampler must fail (every token banned): it ends with an error,
@@ -322,14 +323,9 @@ static void test_concurrent(const ref_case *c) {
             for (int32_t v = 0; v < V; v++) ban[v] = (lmc_logit_bias){v, -INFINITY};
             sink banned;
             sink_init(&banned, 1, V);
-            lmc_engine_request rb = lmc_engine_default_request();
-            rb.tokens = c->tok;
-            rb.n_tokens = 5;
-            rb.max_tokens = 4;
+            lmc_engine_request rb = sink_request(c->tok, 5, 4, &banned);
             rb.sampling.logit_bias = ban;
             rb.sampling.n_logit_bias = (size_t)V;
-            rb.on_event = on_event;
-            rb.user = &banned;
             CHECK(lmc_engine_submit(e, &rb) > 0);
             CHECK(lmc_engine_run(e) == 0);
             CHECK_MSG(banned.fin == LMC_FINISH_ERROR && banned.n == 0,
@@ -372,13 +368,8 @@ static void test_prefix(const ref_case *c) {
     sink_init(s, 2, V);
     for (int run = 0; run < 2; run++) {
         s[run].logits = malloc((size_t)n_new * V * sizeof(float));
-        lmc_engine_request r = lmc_engine_default_request();
-        r.tokens = c->tok;
-        r.n_tokens = n_prompt;
-        r.max_tokens = n_new;
+        lmc_engine_request r = sink_request(c->tok, n_prompt, n_new, &s[run]);
         r.want_logits = true;
-        r.on_event = on_event;
-        r.user = &s[run];
         CHECK(lmc_engine_submit(e, &r) > 0);
         CHECK(lmc_engine_run(e) == 0);
     }
@@ -406,18 +397,13 @@ static void test_prefix(const ref_case *c) {
     sink nk[4], sep[4];
     sink_init(nk, 4, V);
     sink_init(sep, 4, V);
-    lmc_engine_request r = lmc_engine_default_request();
-    r.tokens = c->tok;
-    r.n_tokens = 21; /* a partial last block: shared, then copied on write */
-    r.max_tokens = 12;
+    lmc_engine_request r = sink_request(c->tok, 21, 12, nk); /* a partial last block: shared, then copied on write */
     r.sampling.temp = 1.0f;
     r.sampling.top_k = 0;
     r.sampling.top_p = 1.0f;
     r.sampling.min_p = 0.0f;
     r.sampling.seed = 1234;
     r.n = 4;
-    r.on_event = on_event;
-    r.user = nk;
     CHECK(lmc_engine_submit(e, &r) > 0);
     CHECK(lmc_engine_run(e) == 0);
     for (int k = 0; k < 4; k++) {
@@ -492,13 +478,8 @@ static void test_cancel(const ref_case *c) {
     sink_init(s, 8, V);
     int64_t ids[8];
     for (int i = 0; i < 8; i++) {
-        lmc_engine_request r = lmc_engine_default_request();
-        r.tokens = c->tok;
-        r.n_tokens = 5 + i;
-        r.max_tokens = 10000;
+        lmc_engine_request r = sink_request(c->tok, 5 + i, 10000, &s[i]);
         r.ignore_eog = true;
-        r.on_event = on_event;
-        r.user = &s[i];
         ids[i] = lmc_engine_submit(e, &r);
         CHECK(ids[i] > 0);
     }
@@ -538,13 +519,8 @@ static void test_cancel(const ref_case *c) {
     /* free with requests still running: they end cancelled */
     sink late;
     sink_init(&late, 1, V);
-    lmc_engine_request r = lmc_engine_default_request();
-    r.tokens = c->tok;
-    r.n_tokens = 4;
-    r.max_tokens = 100000;
+    lmc_engine_request r = sink_request(c->tok, 4, 100000, &late);
     r.ignore_eog = true;
-    r.on_event = on_event;
-    r.user = &late;
     CHECK(lmc_engine_submit(e, &r) > 0);
     lmc_engine_free(e);
     CHECK_EQ_INT(late.fin, LMC_FINISH_CANCELLED);
@@ -629,13 +605,8 @@ static void test_q8(const ref_case *c) {
     sink s;
     sink_init(&s, 1, V);
     s.logits = malloc((size_t)n_new * V * sizeof(float));
-    lmc_engine_request r = lmc_engine_default_request();
-    r.tokens = c->tok;
-    r.n_tokens = c->n_prompt;
-    r.max_tokens = n_new;
+    lmc_engine_request r = sink_request(c->tok, c->n_prompt, n_new, &s);
     r.want_logits = true;
-    r.on_event = on_event;
-    r.user = &s;
     CHECK(lmc_engine_submit(e, &r) > 0);
     CHECK(lmc_engine_run(e) == 0);
     /* q8_0 rounds K/V to 8 bits per element: logits move, but little */
@@ -796,12 +767,7 @@ static void test_beam(const ref_case *c) {
         } else { /* two searches from two threads, plus a generation request */
             sink s;
             sink_init(&s, 1, V);
-            lmc_engine_request r = lmc_engine_default_request();
-            r.tokens = c->tok;
-            r.n_tokens = 9;
-            r.max_tokens = 40;
-            r.on_event = on_event;
-            r.user = &s;
+            lmc_engine_request r = sink_request(c->tok, 9, 40, &s);
             const int64_t gen_id = lmc_engine_submit(e, &r);
             CHECK(gen_id > 0);
             beam_job j[2];
