@@ -157,6 +157,7 @@ typedef struct {
     float *Y[R8_MAX_MATS];
     int64_t n_in, n_tok;
     lmc_from_float_fn conv;
+    bool avx512; /* the kernel family in force (Q4_1 has both widths) */
 } r8_task;
 
 static void r8_convert_task(void *p, int ith, int nth) {
@@ -192,7 +193,6 @@ static void r8_dot_task(void *p, int ith, int nth) {
     int64_t ng = 0;
     for (int k = 0; k < t->n_mat; k++) ng += t->n_out[k] / 8;
     const int64_t a0 = ng * ith / nth, a1 = ng * (ith + 1) / nth;
-    const bool avx512 = strcmp(lmc_kernels_isa(), "avx512") == 0;
     int64_t base = 0;
     for (int k = 0; k < t->n_mat; base += t->n_out[k] / 8, k++) {
         const int64_t g0 = LMC_MAX(a0 - base, (int64_t)0), g1 = LMC_MIN(a1 - base, t->n_out[k] / 8);
@@ -200,7 +200,7 @@ static void r8_dot_task(void *p, int ith, int nth) {
         if (t->type == LMC_TYPE_Q8_0)
             lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->ysum, t->yd, t->Y[k],
                                     t->n_out[k]);
-        else if (avx512)
+        else if (t->avx512)
             lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->yd, t->ys, t->Y[k],
                                     t->n_out[k]);
         else
@@ -224,7 +224,8 @@ int lmc_matmul_r8_multi(lmc_threadpool *tp, lmc_type type, int n_mat, const void
     if (n_tok == 0) return LMC_OK;
     const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;
     r8_task t = {.type = type, .X = X, .a_row = lmc_type_row_bytes(vdt, n_in), .n_mat = n_mat, .n_in = n_in,
-                 .n_tok = n_tok, .conv = lmc_get_act_from_float(vdt)};
+                 .n_tok = n_tok, .conv = lmc_get_act_from_float(vdt),
+                 .avx512 = strcmp(lmc_kernels_isa(), "avx512") == 0};
     for (int k = 0; k < n_mat; k++) t.P[k] = P[k], t.n_out[k] = n_out[k], t.Y[k] = Y[k];
     const size_t a_bytes = (t.a_row * (size_t)n_tok + 63) & ~(size_t)63;
     /* after the quants: Q8_0's ysum and yd, or Q4_1's yd and ys (4 bytes per token and block each) */
