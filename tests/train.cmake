@@ -8,6 +8,9 @@ target_link_libraries(test_train_grad PRIVATE lmc_static)
 foreach(layer linear rmsnorm layernorm rope attention attention_dropout dropout model_dropout swiglu gelu embedding xent)
   lmc_add_test(train_grad_${layer} ARGS $<TARGET_FILE:test_train_grad> ${layer})
 endforeach()
+# The training GEMM (lmc's AVX-512 kernel, or cblas_sgemm) against a double product.
+lmc_add_test(train_sgemm SOURCES ${CMAKE_CURRENT_LIST_DIR}/train/test_sgemm.c)
+target_include_directories(train_sgemm PRIVATE ${CMAKE_SOURCE_DIR}/src/train)
 # The whole model against PyTorch 1.13 (fixtures from tests/train/make_fixture.py):
 # logits, loss, every gradient, and the losses of 10 AdamW steps; llama and gpt2.
 foreach(arch llama gpt2)

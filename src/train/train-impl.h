@@ -6,6 +6,25 @@
 
 #include "lmc-impl.h"
 
+/* Float GEMMs of the training layers (train_ops.c): C = alpha op(A) op(B) + beta C,
+ * row-major. With a workspace given to this thread (lmc_tr_gemm_ws; NULL takes it back)
+ * on an AVX-512 CPU, lmc's kernel (sgemm_avx512.c); else, or with LMC_SGEMM=blas,
+ * cblas_sgemm. lmc_sgemm_ws_floats(M): the workspace a product with M rows of C needs. */
+void lmc_tr_gemm_ws(float *ws, size_t n_floats);
+size_t lmc_sgemm_ws_floats(int64_t M);
+/* the kernel's blocking: MR rows of C per micro-tile (and 32 columns), KC deep, NB
+ * columns of op(B) packed at once, MB rows of op(A) */
+#define LMC_SGEMM_MR 14
+#define LMC_SGEMM_KC 384
+#define LMC_SGEMM_NB 512
+#define LMC_SGEMM_MB 3080 /* rows of op(A) packed at once (a multiple of MR) */
+void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+#ifndef LMC_SCALAR_ONLY
+void lmc_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
+#endif
+
 /* Dropout (inverted: kept values scaled by 1/(1-p)). The mask of element idx is a hash of
  * (key, idx): nothing is stored, backward recomputes it, and it does not depend on how
  * the batch is split over threads (idx counts from the batch's first element). key
@@ -30,6 +49,8 @@ static inline bool lmc_tr_keep(const lmc_tr_drop *d, int64_t idx) {
     void lmc_tr_linear_fwd##S(REAL *Y, const REAL *X, const REAL *W, const REAL *b, int64_t N, int64_t NI, int64_t O); \
     void lmc_tr_linear_bwd##S(REAL *dX, REAL *dW, REAL *db, const REAL *dY, const REAL *X, const REAL *W, int64_t N,  \
                               int64_t NI, int64_t O);                                                                \
+    void lmc_tr_linear_bwd_set##S(REAL *dX, REAL *dW, REAL *db, const REAL *dY, const REAL *X, const REAL *W,      \
+                                  int64_t N, int64_t NI, int64_t O);                                             \
     void lmc_tr_rmsnorm_fwd##S(REAL *y, REAL *rstd, const REAL *x, const REAL *w, int64_t N, int64_t C, REAL eps);    \
     void lmc_tr_rmsnorm_bwd##S(REAL *dx, REAL *dw, const REAL *dy, const REAL *x, const REAL *w, const REAL *rstd,    \
                                int64_t N, int64_t C);                                                               \

@@ -62,6 +62,8 @@ struct lmc_train_model {
     lmc_threadpool *tp;
     float **tgrads;
     float *scratch_all; /* [n_threads][2 * T * T + 16] */
+    float *gemm_ws;     /* [n_threads][gemm_ws_n]: each slice's GEMM workspace (lmc_tr_gemm_ws) */
+    size_t gemm_ws_n;
     float *dtmp;        /* [N][C]: a residual branch's gradient through its dropout mask */
     float drop_p;       /* dropout probability (0: none); only in steps with backward */
     uint64_t drop_seed;
@@ -209,10 +211,13 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
 #undef TAKE
     m->tp = lmc_threadpool_init(m->n_threads);
     m->scratch_all = calloc((size_t)m->n_threads * (size_t)(2 * T * T + 16), sizeof(float));
+    /* the most rows of C a slice's GEMM has: its tokens, or a weight's rows (dW) */
+    m->gemm_ws_n = lmc_sgemm_ws_floats(LMC_MAX(LMC_MAX(N, F), LMC_MAX(V, LMC_MAX(C, HD))));
+    m->gemm_ws = malloc((size_t)m->n_threads * m->gemm_ws_n * sizeof(float));
     m->drop_p = k->dropout;
     m->drop_seed = seed;
     m->tgrads = calloc((size_t)m->n_threads, sizeof *m->tgrads);
-    bool ok = m->tp && m->scratch_all && m->tgrads;
+    bool ok = m->tp && m->scratch_all && m->gemm_ws && m->tgrads;
     for (int i = 1; ok && i < m->n_threads; i++) ok = (m->tgrads[i - 1] = calloc(m->n_params, sizeof(float))) != NULL;
     if (!ok) {
         lmc_train_model_free(m);
@@ -262,6 +267,7 @@ void lmc_train_model_free(lmc_train_model *m) {
         for (int i = 1; i < m->n_threads; i++) free(m->tgrads[i - 1]);
     free(m->tgrads);
     free(m->scratch_all);
+    free(m->gemm_ws);
     lmc_threadpool_free(m->tp);
     free(m);
 }
@@ -341,10 +347,7 @@ static const float *branch_grad(float *tmp, const float *dx, int64_t n, int64_t 
     return tmp;
 }
 
-static void fb_slice(void *arg, int ith, int nth_pool) {
-    (void)nth_pool;
-    fb_job *j = arg;
-    if (ith >= j->nth) return;
+static void fb_slice_run(fb_job *j, int ith) {
     lmc_train_model *m = j->m;
     const lmc_train_config *k = &m->cfg;
     const int32_t T = j->T;
@@ -430,8 +433,7 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
     float *dx = R(m->dx, C), *dh = R(m->dh, C), *dq = R(m->dq, C), *dk = R(m->dk, KD), *dv = R(m->dv, KD);
     float *datt = R(m->datt, C), *df1 = R(m->df1, F), *df2 = R(m->df2, F), *dact = R(m->dact, F);
     float *dtmp = R(m->dtmp, C);
-    memset(dh, 0, (size_t)(N * C) * sizeof(float));
-    lmc_tr_linear_bwd_f32(dh, GRAD(m->output), NULL, dlogits, hf, m->output, N, C, V);
+    lmc_tr_linear_bwd_set_f32(dh, GRAD(m->output), NULL, dlogits, hf, m->output, N, C, V);
     memset(dx, 0, (size_t)(N * C) * sizeof(float));
     if (gpt2)
         lmc_tr_layernorm_bwd_f32(dx, GRAD(m->out_norm), GRAD(m->out_norm_b), dh, x_final, m->out_norm, R(m->meanf, 1),
@@ -446,18 +448,15 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         float *att = R(A->att, C), *x_mid = R(A->x_mid, C), *h2 = R(A->h2, C), *f1 = R(A->f1, F), *f2 = R(A->f2, F);
         float *act = R(A->act, F);
         /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
-        memset(dact, 0, (size_t)(N * F) * sizeof(float));
-        lmc_tr_linear_bwd_f32(dact, GRAD(L->w_down), GRAD(L->b_down), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 3)),
+        lmc_tr_linear_bwd_set_f32(dact, GRAD(L->w_down), GRAD(L->b_down), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 3)),
                               act, L->w_down, N, F, C);
-        memset(df1, 0, (size_t)(N * F) * sizeof(float));
-        memset(dh, 0, (size_t)(N * C) * sizeof(float));
+        /* the first contribution to each gradient buffer writes it (no clearing pass) */
         if (gpt2) {
             lmc_tr_gelu_bwd_f32(df1, dact, f1, N * F);
-            lmc_tr_linear_bwd_f32(dh, GRAD(L->w_up), GRAD(L->b_up), df1, h2, L->w_up, N, C, F);
+            lmc_tr_linear_bwd_set_f32(dh, GRAD(L->w_up), GRAD(L->b_up), df1, h2, L->w_up, N, C, F);
         } else {
-            memset(df2, 0, (size_t)(N * F) * sizeof(float));
             lmc_tr_swiglu_bwd_f32(df1, df2, dact, f1, f2, N * F);
-            lmc_tr_linear_bwd_f32(dh, GRAD(L->w_gate), NULL, df1, h2, L->w_gate, N, C, F);
+            lmc_tr_linear_bwd_set_f32(dh, GRAD(L->w_gate), NULL, df1, h2, L->w_gate, N, C, F);
             lmc_tr_linear_bwd_f32(dh, GRAD(L->w_up), NULL, df2, h2, L->w_up, N, C, F);
         }
         if (gpt2)
@@ -466,8 +465,7 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
         else
             lmc_tr_rmsnorm_bwd_f32(dx, GRAD(L->ffn_norm), dh, x_mid, L->ffn_norm, R(A->rstd2, 1), N, C);
         /* attention: x_mid = x_in + wo(att) */
-        memset(datt, 0, (size_t)(N * C) * sizeof(float));
-        lmc_tr_linear_bwd_f32(datt, GRAD(L->wo), GRAD(L->bo), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 2)), att,
+        lmc_tr_linear_bwd_set_f32(datt, GRAD(L->wo), GRAD(L->bo), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 2)), att,
                               L->wo, N, C, C);
         memset(dq, 0, (size_t)(N * C) * sizeof(float));
         memset(dk, 0, (size_t)(N * KD) * sizeof(float));
@@ -478,8 +476,7 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
             lmc_tr_rope_bwd_f32(dq, pos, N, (int)H, (int)D, (int)D, k->rope_base);
             lmc_tr_rope_bwd_f32(dk, pos, N, (int)Hkv, (int)D, (int)D, k->rope_base);
         }
-        memset(dh, 0, (size_t)(N * C) * sizeof(float));
-        lmc_tr_linear_bwd_f32(dh, GRAD(L->wq), GRAD(L->bq), dq, h1, L->wq, N, C, C);
+        lmc_tr_linear_bwd_set_f32(dh, GRAD(L->wq), GRAD(L->bq), dq, h1, L->wq, N, C, C);
         lmc_tr_linear_bwd_f32(dh, GRAD(L->wk), GRAD(L->bk), dk, h1, L->wk, N, C, KD);
         lmc_tr_linear_bwd_f32(dh, GRAD(L->wv), GRAD(L->bv), dv, h1, L->wv, N, C, KD);
         if (gpt2)
@@ -492,6 +489,16 @@ static void fb_slice(void *arg, int ith, int nth_pool) {
     lmc_tr_embed_bwd_f32(GRAD(m->tok_embd), gpt2 ? GRAD(m->pos_embd) : NULL, dx, tokens, pos, N, C);
 #undef DROP
 #undef R
+}
+
+static void fb_slice(void *arg, int ith, int nth_pool) {
+    (void)nth_pool;
+    fb_job *j = arg;
+    if (ith >= j->nth) return;
+    /* this slice's GEMMs use its part of the model's workspace, lent for the slice only */
+    lmc_tr_gemm_ws(j->m->gemm_ws + (size_t)ith * j->m->gemm_ws_n, j->m->gemm_ws_n);
+    fb_slice_run(j, ith);
+    lmc_tr_gemm_ws(NULL, 0);
 }
 #undef GRAD
 

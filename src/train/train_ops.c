@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* exp without a libm call, branch-free so the compiler vectorizes the loops that use it
@@ -57,6 +58,39 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
  * on a given machine; across CPUs the float roundings may differ (contracted FMAs), as
  * they already do through OpenBLAS. The double instantiation (gradient checks) stays
  * plain. Clang (the fuzz build) gets the baseline only. */
+/* the workspace of this thread's GEMMs (borrowed from the model: see lmc_tr_gemm_ws) */
+static _Thread_local float *tl_ws;
+static _Thread_local size_t tl_ws_n;
+
+void lmc_tr_gemm_ws(float *ws, size_t n_floats) {
+    tl_ws = ws;
+    tl_ws_n = ws ? n_floats : 0;
+}
+
+size_t lmc_sgemm_ws_floats(int64_t M) {
+    const int64_t mb = M < LMC_SGEMM_MB ? M : LMC_SGEMM_MB, mp = (mb + LMC_SGEMM_MR - 1) / LMC_SGEMM_MR;
+    return (size_t)mp * LMC_SGEMM_MR * LMC_SGEMM_KC + (size_t)LMC_SGEMM_KC * LMC_SGEMM_NB + 64;
+}
+
+void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifndef LMC_SCALAR_ONLY
+    static int ours = -1; /* AVX-512 kernels in force and LMC_SGEMM is not "blas" */
+    int o = __atomic_load_n(&ours, __ATOMIC_RELAXED);
+    if (o < 0) {
+        const char *e = getenv("LMC_SGEMM");
+        o = strcmp(lmc_kernels_isa(), "avx512") == 0 && !(e && strcmp(e, "blas") == 0);
+        __atomic_store_n(&ours, o, __ATOMIC_RELAXED);
+    }
+    if (o && tl_ws && lmc_sgemm_ws_floats(M) <= tl_ws_n) {
+        lmc_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
+        return;
+    }
+#endif
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
+                (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LMC_SCALAR_ONLY)
 #define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
@@ -65,7 +99,7 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
 #define REAL float
 #define SFX(name) name##_f32
 #define GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
-    cblas_sgemm(CblasRowMajor, ta, tb, (blasint)(M), (blasint)(N), (blasint)(K), alpha, A, (blasint)(lda), B, (blasint)(ldb), beta, C, (blasint)(ldc))
+    lmc_tr_sgemm((ta) == CblasTrans, (tb) == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 #define SQRT sqrtf
 #define EXP exp_fast
 #define LOG logf

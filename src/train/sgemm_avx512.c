@@ -1,0 +1,170 @@
+/* sgemm_avx512.c — single-threaded float GEMM for training, C = alpha op(A) op(B) +
+ * beta C in row-major, on AVX-512. Why our own: training runs one GEMM per thread (each
+ * thread a slice of the batch) at sizes like 2048 x 384 x 384, where OpenBLAS 0.3.21's
+ * SkylakeX kernel measured 121-152 GFLOP/s a thread against a 211 GFLOP/s FMA peak.
+ *
+ * The usual structure (BLIS, Goto): the rows of op(A) are packed KC deep into panels of
+ * MR rows (k-major: MR values per k), the columns of op(B) into panels of NR; the micro-
+ * kernel keeps an MR x NR tile of C in 28 registers and per k does 2 loads of B, MR
+ * broadcasts of A and 2 * MR FMAs. Loop order: an A micro-panel (MR x KC = 21 KB) stays
+ * in L1 while B micro-panels stream from L2 (a KC x NB block of B, 768 KB); op(A) is
+ * packed once per KC step for all rows. Packing transposes 16 x 16 blocks in registers
+ * where the source is the wrong way round (op = N for A, T for B).
+ *
+ * Sums run over k in order within a KC step, the steps in order: deterministic, and the
+ * same bits for a given shape whatever the data. */
+#include "train-impl.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR LMC_SGEMM_MR
+#define NR 32
+#define KC LMC_SGEMM_KC
+#define NB LMC_SGEMM_NB
+
+/* in-place 16 x 16 transpose of r[0..15] */
+static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4i + j] now holds, in each 128-bit lane L, row 4L' ... : combine the 128-bit
+     * lanes of the four groups */
+    for (int j = 0; j < 4; j++) {
+        const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
+        const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+        t[j] = _mm512_shuffle_f32x4(a, c, 0x88);
+        t[8 + j] = _mm512_shuffle_f32x4(a, c, 0xDD);
+        t[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+static inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? 0 : (__mmask16)((1u << n) - 1); }
+
+/* rows [i0, i0 + mr) of op(A), k in [k0, k0 + kc), into Ap[k][MR] (zeros past mr) */
+static void pack_a(bool ta, const float *A, int64_t lda, int64_t i0, int mr, int64_t k0, int kc, float *Ap) {
+    if (ta) { /* A is K x M: each k's MR values are contiguous */
+        const __mmask16 m = lanes(mr);
+        for (int k = 0; k < kc; k++)
+            _mm512_mask_storeu_ps(Ap + k * MR, lanes(MR), _mm512_maskz_loadu_ps(m, A + (k0 + k) * lda + i0));
+        return;
+    }
+    __m512 r[16];
+    for (int kb = 0; kb < kc; kb += 16) {
+        const int kn = kc - kb < 16 ? kc - kb : 16;
+        const __mmask16 km = lanes(kn);
+        for (int i = 0; i < 16; i++)
+            r[i] = i < mr ? _mm512_maskz_loadu_ps(km, A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
+        tr16(r); /* r[k] = the 16 rows' values at k */
+        for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(Ap + (kb + k) * MR, lanes(MR), r[k]);
+    }
+}
+
+/* op(B) for k in [k0, k0 + kc), columns [j0, j0 + nr), into Bp[k][NR] (zeros past nr) */
+static void pack_b(bool tb, const float *B, int64_t ldb, int64_t k0, int kc, int64_t j0, int nr, float *Bp) {
+    if (!tb) { /* B is K x N: rows are contiguous */
+        const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+        for (int k = 0; k < kc; k++) {
+            const float *b = B + (k0 + k) * ldb + j0;
+            _mm512_store_ps(Bp + k * NR, _mm512_maskz_loadu_ps(m0, b));
+            _mm512_store_ps(Bp + k * NR + 16, _mm512_maskz_loadu_ps(m1, b + 16));
+        }
+        return;
+    }
+    __m512 r[16];
+    for (int half = 0; half < 2; half++) {
+        const int jn = nr - 16 * half;
+        for (int kb = 0; kb < kc; kb += 16) {
+            const int kn = kc - kb < 16 ? kc - kb : 16;
+            const __mmask16 km = lanes(kn);
+            for (int j = 0; j < 16; j++)
+                r[j] = j < jn ? _mm512_maskz_loadu_ps(km, B + (j0 + 16 * half + j) * ldb + k0 + kb) : _mm512_setzero_ps();
+            tr16(r);
+            for (int k = 0; k < kn; k++) _mm512_store_ps(Bp + (kb + k) * NR + 16 * half, r[k]);
+        }
+    }
+}
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+
+/* C[0..mr)[0..nr) = alpha * Ap.Bp + beta * C (beta 0: C is not read) */
+static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ldc, int mr, int nr, float alpha,
+                  float beta) {
+#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
+    ROWS(DECL)
+#undef DECL
+    for (int k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_load_ps(Bp + k * NR), b1 = _mm512_load_ps(Bp + k * NR + 16);
+        /* the B micro-panel comes from L2: 8 k ahead */
+        _mm_prefetch((const char *)(Bp + (k + 8) * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(Bp + (k + 8) * NR + 16), _MM_HINT_T0);
+#define FMA(i)                                                                                       \
+    {                                                                                                \
+        const __m512 a = _mm512_set1_ps(Ap[k * MR + i]);                                             \
+        c##i##a = _mm512_fmadd_ps(a, b0, c##i##a);                                                   \
+        c##i##b = _mm512_fmadd_ps(a, b1, c##i##b);                                                   \
+    }
+        ROWS(FMA)
+#undef FMA
+    }
+    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#define STORE(i)                                                                                     \
+    if (i < mr) {                                                                                    \
+        float *c = C + (int64_t)(i) * ldc;                                                           \
+        __m512 x0 = _mm512_mul_ps(va, c##i##a), x1 = _mm512_mul_ps(va, c##i##b);                     \
+        if (beta != 0) {                                                                             \
+            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);                              \
+            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);                         \
+        }                                                                                            \
+        _mm512_mask_storeu_ps(c, m0, x0);                                                            \
+        _mm512_mask_storeu_ps(c + 16, m1, x1);                                                       \
+    }
+    ROWS(STORE)
+#undef STORE
+}
+
+void lmc_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* C = beta C */
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
+        return;
+    }
+    /* rows of C in blocks of LMC_SGEMM_MB: the packed A block stays within the workspace */
+    for (int64_t ic = 0; ic < M; ic += LMC_SGEMM_MB) {
+        const int64_t mb = M - ic < LMC_SGEMM_MB ? M - ic : LMC_SGEMM_MB, mp = (mb + MR - 1) / MR;
+        float *Ap = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63), *Bp = Ap + (size_t)mp * MR * KC;
+        const float *Ai = ta ? A + ic : A + ic * lda;
+        float *Ci = C + ic * ldc;
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            const int kc = (int)(K - pc < KC ? K - pc : KC);
+            const float bet = pc == 0 ? beta : 1.0f;
+            for (int64_t p = 0; p < mp; p++)
+                pack_a(ta, Ai, lda, p * MR, (int)(mb - p * MR < MR ? mb - p * MR : MR), pc, kc, Ap + (size_t)p * MR * KC);
+            for (int64_t jc = 0; jc < N; jc += NB) {
+                const int64_t nb = N - jc < NB ? N - jc : NB;
+                for (int64_t jr = 0; jr < nb; jr += NR)
+                    pack_b(tb, B, ldb, pc, kc, jc + jr, (int)(nb - jr < NR ? nb - jr : NR), Bp + (jr / NR) * KC * NR);
+                for (int64_t p = 0; p < mp; p++)
+                    for (int64_t jr = 0; jr < nb; jr += NR)
+                        micro(kc, Ap + (size_t)p * MR * KC, Bp + (jr / NR) * KC * NR, Ci + p * MR * ldc + jc + jr, ldc,
+                              (int)(mb - p * MR < MR ? mb - p * MR : MR), (int)(nb - jr < NR ? nb - jr : NR), alpha,
+                              bet);
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+/* test_sgemm — the training GEMM (lmc_tr_sgemm: lmc's AVX-512 kernel when this thread has
+ * a workspace, else cblas_sgemm) against a plain double-precision product, for the three
+ * forms training uses (NN, NT, TN) and TT, over shapes that end inside every blocking
+ * level (micro-tile 14 x 32, KC 384, NB 512), strided views (attention's per-head
+ * slices), alpha and beta; beta 0 must not read C (NaN there stays out of the result).
+ * Tolerance per element: 1e-5 x (sum_k |alpha a b| + |beta c|) + 1e-30. */
+#include "test_util.h"
+#include "train-impl.h"
+
+#include <cblas.h>
+
+static float frand(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((*s >> 40) & 0xFFFFFF) / (float)0x1000000 * 2.0f - 1.0f;
+}
+
+static int64_t g_worst_shape[5];
+static double g_worst;
+
+/* one product; C starts as c0 (NaN when beta is 0) */
+static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad,
+                  uint64_t *seed, bool ours) {
+    const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    const int64_t ar = ta ? K : M, br = tb ? N : K;
+    float *A = malloc(sizeof(float) * (size_t)(ar * lda)), *B = malloc(sizeof(float) * (size_t)(br * ldb));
+    float *Cm = malloc(sizeof(float) * (size_t)(M * ldc));
+    double *ref = malloc(sizeof(double) * (size_t)(M * N)), *bound = malloc(sizeof(double) * (size_t)(M * N));
+    for (int64_t i = 0; i < ar * lda; i++) A[i] = frand(seed);
+    for (int64_t i = 0; i < br * ldb; i++) B[i] = frand(seed);
+    for (int64_t i = 0; i < M * ldc; i++) Cm[i] = beta == 0 ? NAN : frand(seed);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double s = 0, b = 0;
+            for (int64_t k = 0; k < K; k++) {
+                const double a = ta ? A[k * lda + i] : A[i * lda + k], x = tb ? B[j * ldb + k] : B[k * ldb + j];
+                s += a * x, b += fabs(a * x);
+            }
+            const double c = beta == 0 ? 0 : (double)beta * Cm[i * ldc + j];
+            ref[i * N + j] = alpha * s + c;
+            bound[i * N + j] = 1e-5 * (fabs(alpha) * b + fabs(c)) + 1e-30;
+        }
+    const size_t wn = lmc_sgemm_ws_floats(M);
+    float *ws = ours ? malloc(sizeof(float) * wn) : NULL;
+    lmc_tr_gemm_ws(ws, wn);
+    lmc_tr_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    lmc_tr_gemm_ws(NULL, 0);
+    int64_t bad = 0, pad_touched = 0;
+    for (int64_t i = 0; i < M; i++) {
+        for (int64_t j = 0; j < N; j++) {
+            const double e = fabs((double)Cm[i * ldc + j] - ref[i * N + j]);
+            if (!(e <= bound[i * N + j])) bad++;
+            if (e / bound[i * N + j] > g_worst) {
+                g_worst = e / bound[i * N + j];
+                g_worst_shape[0] = ta, g_worst_shape[1] = tb, g_worst_shape[2] = M, g_worst_shape[3] = N,
+                g_worst_shape[4] = K;
+            }
+        }
+        /* the padding of C's rows is not C: never written */
+        for (int64_t j = N; j < ldc; j++) pad_touched += beta == 0 ? !isnan(Cm[i * ldc + j]) : 0;
+    }
+    CHECK_MSG(bad == 0 && pad_touched == 0, "%s %c%c M %lld N %lld K %lld alpha %g beta %g pad %lld: %lld of %lld wrong, "
+              "%lld padding values written", ours ? "lmc" : "cblas", ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)M,
+              (long long)N, (long long)K, alpha, beta, (long long)pad, (long long)bad, (long long)(M * N),
+              (long long)pad_touched);
+    free(A), free(B), free(Cm), free(ref), free(bound), free(ws);
+}
+
+int main(void) {
+    const bool avx512 = strcmp(lmc_kernels_isa(), "avx512") == 0;
+    printf("kernels: %s (%s)\n", lmc_kernels_isa(), avx512 ? "lmc's GEMM with a workspace" : "cblas_sgemm only");
+    uint64_t seed = 42;
+    /* edges of every blocking level: M around 14 and the 3080-row blocks, N around 32 and
+     * 512, K around 16 (packing transposes) and 384 */
+    const int64_t Ms[] = {1, 13, 14, 15, 29, 64}, Ns[] = {1, 16, 31, 33, 64, 100}, Ks[] = {1, 7, 16, 17, 64, 385};
+    int n = 0;
+    for (int f = 0; f < 4; f++) {
+        const bool ta = f & 1, tb = f & 2;
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 6; b++)
+                for (int c = 0; c < 6; c++, n++) {
+                    const float beta = (a + b + c) % 3 == 0 ? 0.0f : (a + b + c) % 3 == 1 ? 1.0f : 0.5f;
+                    const float alpha = c % 2 ? 0.125f : 1.0f;
+                    check(ta, tb, Ms[a], Ns[b], Ks[c], alpha, beta, (a + c) % 2 ? 3 : 0, &seed, true);
+                }
+    }
+    /* training's own sizes: a ~10M model's slice, the NB and MB block edges */
+    check(false, true, 2048, 384, 384, 1, 0, 0, &seed, true);
+    check(false, false, 600, 1536, 400, 1, 1, 0, &seed, true);
+    check(true, false, 384, 520, 1100, 1, 1, 5, &seed, true);
+    check(false, true, 3100, 40, 20, 1, 0, 0, &seed, true);
+    check(false, true, 64, 256, 64, 0.125f, 0, 1088, &seed, true); /* attention: S = Q K^T per head */
+    n += 5;
+    /* without a workspace: OpenBLAS, the same contract */
+    check(false, true, 37, 45, 19, 0.5f, 0, 2, &seed, false);
+    check(true, false, 33, 70, 400, 1, 1, 0, &seed, false);
+    printf("%d products checked; worst error %.3g of its bound (%c%c %lld x %lld x %lld)\n", n + 2, g_worst,
+           g_worst_shape[0] ? 'T' : 'N', g_worst_shape[1] ? 'T' : 'N', (long long)g_worst_shape[2],
+           (long long)g_worst_shape[3], (long long)g_worst_shape[4]);
+    return t_done("test_sgemm");
+}
