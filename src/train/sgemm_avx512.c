@@ -57,16 +57,20 @@ static inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <=
 static void pack_a(bool ta, const float *A, int64_t lda, int64_t i0, int mr, int64_t k0, int kc, float *Ap) {
     if (ta) { /* A is K x M: each k's MR values are contiguous */
         const __mmask16 m = lanes(mr);
-        for (int k = 0; k < kc; k++)
+        for (int k = 0; k < kc; k++) {
+            _mm_prefetch((const char *)(A + (k0 + k + 8) * lda + i0), _MM_HINT_T0);
             _mm512_mask_storeu_ps(Ap + k * MR, lanes(MR), _mm512_maskz_loadu_ps(m, A + (k0 + k) * lda + i0));
+        }
         return;
     }
     __m512 r[16];
     for (int kb = 0; kb < kc; kb += 16) {
         const int kn = kc - kb < 16 ? kc - kb : 16;
         const __mmask16 km = lanes(kn);
-        for (int i = 0; i < 16; i++)
+        for (int i = 0; i < 16; i++) {
+            if (i < mr) _mm_prefetch((const char *)(A + (i0 + i) * lda + k0 + kb + 64), _MM_HINT_T0);
             r[i] = i < mr ? _mm512_maskz_loadu_ps(km, A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
+        }
         tr16(r); /* r[k] = the 16 rows' values at k */
         for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(Ap + (kb + k) * MR, lanes(MR), r[k]);
     }
@@ -78,6 +82,8 @@ static void pack_b(bool tb, const float *B, int64_t ldb, int64_t k0, int kc, int
         const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
         for (int k = 0; k < kc; k++) {
             const float *b = B + (k0 + k) * ldb + j0;
+            _mm_prefetch((const char *)(b + 8 * ldb), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + 8 * ldb + 16), _MM_HINT_T0);
             _mm512_store_ps(Bp + k * NR, _mm512_maskz_loadu_ps(m0, b));
             _mm512_store_ps(Bp + k * NR + 16, _mm512_maskz_loadu_ps(m1, b + 16));
         }
@@ -105,6 +111,11 @@ static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ld
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
     ROWS(DECL)
 #undef DECL
+    /* the C tile is read (beta != 0) or written at the end: ask for its lines now */
+    for (int i = 0; i < mr; i++) {
+        _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(C + i * ldc + 16), _MM_HINT_T0);
+    }
     for (int k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_load_ps(Bp + k * NR), b1 = _mm512_load_ps(Bp + k * NR + 16);
         /* the B micro-panel comes from L2: 8 k ahead */
