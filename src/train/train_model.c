@@ -583,9 +583,15 @@ static void norm_task(void *arg, int ith, int nth) {
     opt_job *j = arg;
     int64_t a, b;
     share((int64_t)j->m->n_params, ith, nth, &a, &b);
-    double s = 0;
-    for (int64_t i = a; i < b; i++) s += (double)j->m->grads[i] * j->m->grads[i];
-    j->part[ith] = s;
+    /* 8 partial sums (element i into lane (i - a) % 8), then a fixed tree: one running sum
+     * is a serial chain of double adds */
+    double l[8] = {0};
+    const float *g = j->m->grads;
+    int64_t i = a;
+    for (; i + 8 <= b; i += 8)
+        for (int k = 0; k < 8; k++) l[k] += (double)g[i + k] * g[i + k];
+    for (int k = 0; i < b; i++, k++) l[k] += (double)g[i] * g[i];
+    j->part[ith] = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
 }
 
 float lmc_train_grad_norm(const lmc_train_model *m) {
