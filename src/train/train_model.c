@@ -467,9 +467,6 @@ static void fb_slice_run(fb_job *j, int ith) {
         /* attention: x_mid = x_in + wo(att) */
         lmc_tr_linear_bwd_set_f32(datt, GRAD(L->wo), GRAD(L->bo), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 2)), att,
                               L->wo, N, C, C);
-        memset(dq, 0, (size_t)(N * C) * sizeof(float));
-        memset(dk, 0, (size_t)(N * KD) * sizeof(float));
-        memset(dv, 0, (size_t)(N * KD) * sizeof(float));
         lmc_tr_attn_bwd_f32(dq, dk, dv, datt, A->P + Pof, q, kk, v, b1 - b0, T, (int)H, (int)Hkv, (int)D,
                             drop ? &DROP(l, 1) : NULL, scratch);
         if (!gpt2) {
