@@ -147,8 +147,8 @@ static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ld
 #undef STORE
 }
 
-void lmc_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws) {
+void lmc_sgemm_avx512(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* C = beta C */
         for (int64_t i = 0; i < M; i++)
@@ -163,18 +163,29 @@ void lmc_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float a
         float *Ci = C + ic * ldc;
         for (int64_t pc = 0; pc < K; pc += KC) {
             const int kc = (int)(K - pc < KC ? K - pc : KC);
-            const float bet = pc == 0 ? beta : 1.0f;
             for (int64_t p = 0; p < mp; p++)
                 pack_a(ta, Ai, lda, p * MR, (int)(mb - p * MR < MR ? mb - p * MR : MR), pc, kc, Ap + (size_t)p * MR * KC);
             for (int64_t jc = 0; jc < N; jc += NB) {
                 const int64_t nb = N - jc < NB ? N - jc : NB;
                 for (int64_t jr = 0; jr < nb; jr += NR)
                     pack_b(tb, B, ldb, pc, kc, jc + jr, (int)(nb - jr < NR ? nb - jr : NR), Bp + (jr / NR) * KC * NR);
-                for (int64_t p = 0; p < mp; p++)
-                    for (int64_t jr = 0; jr < nb; jr += NR)
-                        micro(kc, Ap + (size_t)p * MR * KC, Bp + (jr / NR) * KC * NR, Ci + p * MR * ldc + jc + jr, ldc,
-                              (int)(mb - p * MR < MR ? mb - p * MR : MR), (int)(nb - jr < NR ? nb - jr : NR), alpha,
-                              bet);
+                for (int64_t p = 0; p < mp; p++) {
+                    const int mr = (int)(mb - p * MR < MR ? mb - p * MR : MR);
+                    const int64_t r0 = ic + p * MR, r1 = r0 + mr; /* this panel's rows of C */
+                    /* the k this panel needs (causal attention: see LMC_TRI_*), within [pc, pc + kc) */
+                    int64_t k0 = pc, k1 = pc + kc;
+                    if (tri == LMC_TRI_A_LOWER && k1 > r1) k1 = r1;
+                    if (tri == LMC_TRI_A_UPPER && k0 < r0) k0 = r0;
+                    if (k1 <= k0) continue; /* nothing here; an upper panel's first block comes later */
+                    /* beta on the first k block a panel takes, 1 after it */
+                    const float bet = k0 == (tri == LMC_TRI_A_UPPER ? LMC_MAX(r0, (int64_t)0) : 0) ? beta : 1.0f;
+                    for (int64_t jr = 0; jr < nb; jr += NR) {
+                        if (tri == LMC_TRI_C && jc + jr > r1 - 1) break; /* tiles right of the diagonal */
+                        micro((int)(k1 - k0), Ap + (size_t)p * MR * KC + (k0 - pc) * MR,
+                              Bp + (jr / NR) * KC * NR + (k0 - pc) * NR, Ci + p * MR * ldc + jc + jr, ldc, mr,
+                              (int)(nb - jr < NR ? nb - jr : NR), alpha, bet);
+                    }
+                }
             }
         }
     }

@@ -18,11 +18,18 @@ size_t lmc_sgemm_ws_floats(int64_t M);
 #define LMC_SGEMM_KC 384
 #define LMC_SGEMM_NB 512
 #define LMC_SGEMM_MB 3080 /* rows of op(A) packed at once (a multiple of MR) */
+/* What causal attention lets a product skip (square op(A) and C, M = K or M = N):
+ * LMC_TRI_C only C[i][j], j <= i, is wanted (the rest may be left anything);
+ * LMC_TRI_A_LOWER op(A)[i][k] = 0 for k > i; LMC_TRI_A_UPPER op(A)[i][k] = 0 for k < i.
+ * A hint: computing everything is also right, and cblas_sgemm does. */
+enum { LMC_TRI_NONE = 0, LMC_TRI_C, LMC_TRI_A_LOWER, LMC_TRI_A_UPPER };
 void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 #ifndef LMC_SCALAR_ONLY
-void lmc_sgemm_avx512(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                      const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
+void lmc_sgemm_avx512(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
 #endif
 
 /* Dropout (inverted: kept values scaled by 1/(1-p)). The mask of element idx is a hash of

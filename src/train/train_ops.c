@@ -72,8 +72,8 @@ size_t lmc_sgemm_ws_floats(int64_t M) {
     return (size_t)mp * LMC_SGEMM_MR * LMC_SGEMM_KC + (size_t)LMC_SGEMM_KC * LMC_SGEMM_NB + 64;
 }
 
-void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
-                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
 #ifndef LMC_SCALAR_ONLY
     static int ours = -1; /* AVX-512 kernels in force and LMC_SGEMM is not "blas" */
     int o = __atomic_load_n(&ours, __ATOMIC_RELAXED);
@@ -83,12 +83,18 @@ void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
         __atomic_store_n(&ours, o, __ATOMIC_RELAXED);
     }
     if (o && tl_ws && lmc_sgemm_ws_floats(M) <= tl_ws_n) {
-        lmc_sgemm_avx512(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
+        lmc_sgemm_avx512(tri, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
         return;
     }
 #endif
+    (void)tri; /* the full product is right too */
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N,
                 (blasint)K, alpha, A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+}
+
+void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    lmc_tr_sgemm_tri(LMC_TRI_NONE, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LMC_SCALAR_ONLY)
@@ -100,6 +106,8 @@ void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
 #define SFX(name) name##_f32
 #define GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
     lmc_tr_sgemm((ta) == CblasTrans, (tb) == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+#define GEMM_TRI(tri, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
+    lmc_tr_sgemm_tri(tri, (ta) == CblasTrans, (tb) == CblasTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 #define SQRT sqrtf
 #define EXP exp_fast
 #define LOG logf
@@ -111,6 +119,7 @@ void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
 #undef REAL
 #undef SFX
 #undef GEMM
+#undef GEMM_TRI
 #undef SQRT
 #undef EXP
 #undef LOG
@@ -125,6 +134,8 @@ void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
 #define SFX(name) name##_f64
 #define GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
     cblas_dgemm(CblasRowMajor, ta, tb, (blasint)(M), (blasint)(N), (blasint)(K), alpha, A, (blasint)(lda), B, (blasint)(ldb), beta, C, (blasint)(ldc))
+#define GEMM_TRI(tri, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) \
+    GEMM(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 #define SQRT sqrt
 #define EXP exp
 #define LOG log

@@ -2,7 +2,8 @@
  * a workspace, else cblas_sgemm) against a plain double-precision product, for the three
  * forms training uses (NN, NT, TN) and TT, over shapes that end inside every blocking
  * level (micro-tile 14 x 32, KC 384, NB 512), strided views (attention's per-head
- * slices), alpha and beta; beta 0 must not read C (NaN there stays out of the result).
+ * slices), alpha and beta, the causal triangles (LMC_TRI_*); beta 0 must not read C (NaN
+ * there stays out of the result).
  * Tolerance per element: 1e-5 x (sum_k |alpha a b| + |beta c|) + 1e-30. */
 #include "test_util.h"
 #include "train-impl.h"
@@ -17,15 +18,19 @@ static float frand(uint64_t *s) {
 static int64_t g_worst_shape[5];
 static double g_worst;
 
-/* one product; C starts as c0 (NaN when beta is 0) */
-static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad,
-                  uint64_t *seed, bool ours) {
+/* one product; C starts as c0 (NaN when beta is 0). tri (LMC_TRI_*): A_LOWER / A_UPPER
+ * make op(A) triangular; C compares only j <= i. */
+static void check_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad,
+                      uint64_t *seed, bool ours) {
     const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
     const int64_t ar = ta ? K : M, br = tb ? N : K;
     float *A = malloc(sizeof(float) * (size_t)(ar * lda)), *B = malloc(sizeof(float) * (size_t)(br * ldb));
     float *Cm = malloc(sizeof(float) * (size_t)(M * ldc));
     double *ref = malloc(sizeof(double) * (size_t)(M * N)), *bound = malloc(sizeof(double) * (size_t)(M * N));
     for (int64_t i = 0; i < ar * lda; i++) A[i] = frand(seed);
+    for (int64_t i = 0; i < M; i++) /* op(A)[i][k] */
+        for (int64_t k = 0; k < K; k++)
+            if ((tri == LMC_TRI_A_LOWER && k > i) || (tri == LMC_TRI_A_UPPER && k < i)) *(ta ? &A[k * lda + i] : &A[i * lda + k]) = 0;
     for (int64_t i = 0; i < br * ldb; i++) B[i] = frand(seed);
     for (int64_t i = 0; i < M * ldc; i++) Cm[i] = beta == 0 ? NAN : frand(seed);
     for (int64_t i = 0; i < M; i++)
@@ -42,11 +47,11 @@ static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
     const size_t wn = lmc_sgemm_ws_floats(M);
     float *ws = ours ? malloc(sizeof(float) * wn) : NULL;
     lmc_tr_gemm_ws(ws, wn);
-    lmc_tr_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
+    lmc_tr_sgemm_tri(tri, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cm, ldc);
     lmc_tr_gemm_ws(NULL, 0);
     int64_t bad = 0, pad_touched = 0;
     for (int64_t i = 0; i < M; i++) {
-        for (int64_t j = 0; j < N; j++) {
+        for (int64_t j = 0; j < (tri == LMC_TRI_C ? LMC_MIN(N, i + 1) : N); j++) {
             const double e = fabs((double)Cm[i * ldc + j] - ref[i * N + j]);
             if (!(e <= bound[i * N + j])) bad++;
             if (e / bound[i * N + j] > g_worst) {
@@ -56,13 +61,18 @@ static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
             }
         }
         /* the padding of C's rows is not C: never written */
-        for (int64_t j = N; j < ldc; j++) pad_touched += beta == 0 ? !isnan(Cm[i * ldc + j]) : 0;
+        for (int64_t j = N; j < ldc; j++) pad_touched += beta == 0 && !isnan(Cm[i * ldc + j]);
     }
-    CHECK_MSG(bad == 0 && pad_touched == 0, "%s %c%c M %lld N %lld K %lld alpha %g beta %g pad %lld: %lld of %lld wrong, "
-              "%lld padding values written", ours ? "lmc" : "cblas", ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)M,
+    CHECK_MSG(bad == 0 && pad_touched == 0, "%s tri %d %c%c M %lld N %lld K %lld alpha %g beta %g pad %lld: %lld of %lld wrong, "
+              "%lld padding values written", ours ? "lmc" : "cblas", tri, ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)M,
               (long long)N, (long long)K, alpha, beta, (long long)pad, (long long)bad, (long long)(M * N),
               (long long)pad_touched);
     free(A), free(B), free(Cm), free(ref), free(bound), free(ws);
+}
+
+static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad,
+                  uint64_t *seed, bool ours) {
+    check_tri(LMC_TRI_NONE, ta, tb, M, N, K, alpha, beta, pad, seed, ours);
 }
 
 int main(void) {
@@ -90,6 +100,18 @@ int main(void) {
     check(false, true, 3100, 40, 20, 1, 0, 0, &seed, true);
     check(false, true, 64, 256, 64, 0.125f, 0, 1088, &seed, true); /* attention: S = Q K^T per head */
     n += 5;
+    /* causal attention's triangles, as train_ops.inc asks for them: S = Q K^T (C lower),
+     * O = P V and dQ = dS K (A lower), dV = P^T dO and dK = dS^T Q (A upper, beta 0 or 1);
+     * T across the 14-row panels, the 32-column tiles and KC */
+    const int64_t Ts[] = {5, 14, 15, 33, 64, 100, 400};
+    for (int t = 0; t < 7; t++) {
+        const int64_t T = Ts[t];
+        check_tri(LMC_TRI_C, false, true, T, T, 64, 0.125f, 0, 7, &seed, true);
+        check_tri(LMC_TRI_A_LOWER, false, false, T, 64, T, 1, 0, 5, &seed, true);
+        check_tri(LMC_TRI_A_UPPER, true, false, T, 64, T, 1, t % 2 ? 1.0f : 0.0f, 3, &seed, true);
+        check_tri(LMC_TRI_A_UPPER, true, false, T, 48, T, 1, 0, 0, &seed, false); /* cblas: the full product */
+        n += 4;
+    }
     /* without a workspace: OpenBLAS, the same contract */
     check(false, true, 37, 45, 19, 0.5f, 0, 2, &seed, false);
     check(true, false, 33, 70, 400, 1, 1, 0, &seed, false);
