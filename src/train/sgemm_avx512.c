@@ -26,10 +26,12 @@
 /* in-place 16 x 16 transpose of r[0..15] */
 static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
     __m512 t[16];
+    #pragma GCC unroll 16
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < 4; i++) {
         const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
         const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
@@ -40,6 +42,7 @@ static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
     }
     /* r[4i + j] now holds, in each 128-bit lane L, row 4L' ... : combine the 128-bit
      * lanes of the four groups */
+    #pragma GCC unroll 16
     for (int j = 0; j < 4; j++) {
         const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
         const __m512 c = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88), d = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
@@ -48,6 +51,7 @@ static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
         t[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
         t[12 + j] = _mm512_shuffle_f32x4(b, d, 0xDD);
     }
+    #pragma GCC unroll 16
     for (int i = 0; i < 16; i++) r[i] = t[i];
 }
 
@@ -67,11 +71,13 @@ static void pack_a(bool ta, const float *A, int64_t lda, int64_t i0, int mr, int
     for (int kb = 0; kb < kc; kb += 16) {
         const int kn = kc - kb < 16 ? kc - kb : 16;
         const __mmask16 km = lanes(kn);
+        #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) {
             if (i < mr) _mm_prefetch((const char *)(A + (i0 + i) * lda + k0 + kb + 64), _MM_HINT_T0);
             r[i] = i < mr ? _mm512_maskz_loadu_ps(km, A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
         }
         tr16(r); /* r[k] = the 16 rows' values at k */
+        #pragma GCC unroll 16
         for (int k = 0; k < kn; k++) _mm512_mask_storeu_ps(Ap + (kb + k) * MR, lanes(MR), r[k]);
     }
 }
@@ -95,9 +101,11 @@ static void pack_b(bool tb, const float *B, int64_t ldb, int64_t k0, int kc, int
         for (int kb = 0; kb < kc; kb += 16) {
             const int kn = kc - kb < 16 ? kc - kb : 16;
             const __mmask16 km = lanes(kn);
+            #pragma GCC unroll 16
             for (int j = 0; j < 16; j++)
                 r[j] = j < jn ? _mm512_maskz_loadu_ps(km, B + (j0 + 16 * half + j) * ldb + k0 + kb) : _mm512_setzero_ps();
             tr16(r);
+            #pragma GCC unroll 16
             for (int k = 0; k < kn; k++) _mm512_store_ps(Bp + (kb + k) * NR + 16 * half, r[k]);
         }
     }
