@@ -111,11 +111,60 @@ static void pack_b(bool tb, const float *B, int64_t ldb, int64_t k0, int kc, int
     }
 }
 
+/* ---- epilogues (lmc_sgemm_epi): GELU, tanh form, on the finished C tile --------------
+ * exp as train_ops.c's exp_fast (Cephes' polynomial, inputs clamped to [-87.3, 88.3]),
+ * 16 lanes; tanh(u) = 1 - 2 / (exp(2u) + 1). */
+static inline __m512 exp16(__m512 x) {
+    __m512 c = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    const __m512 t = _mm512_fmadd_ps(c, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+    const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), c));
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(_mm512_mul_ps(y, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    c = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), c, x); /* NaN stays NaN */
+}
+#define GELU_K 0.7978845608028654f
+static inline __m512 tanh_gelu16(__m512 a) { /* tanh(K (a + 0.044715 a^3)) */
+    const __m512 u = _mm512_mul_ps(_mm512_set1_ps(GELU_K),
+                                   _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), a), _mm512_mul_ps(a, a), a));
+    const __m512 e = exp16(_mm512_add_ps(u, u));
+    return _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+}
+static inline __m512 gelu16(__m512 a) {
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), a), _mm512_add_ps(_mm512_set1_ps(1.0f), tanh_gelu16(a)));
+}
+static inline __m512 gelu_grad16(__m512 a) { /* d gelu / da */
+    const __m512 th = tanh_gelu16(a), half = _mm512_set1_ps(0.5f);
+    const __m512 du = _mm512_mul_ps(_mm512_set1_ps(GELU_K),
+                                    _mm512_fmadd_ps(_mm512_set1_ps(3 * 0.044715f), _mm512_mul_ps(a, a), _mm512_set1_ps(1.0f)));
+    const __m512 sech2 = _mm512_fnmadd_ps(th, th, _mm512_set1_ps(1.0f));
+    return _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(half, a), sech2), du, _mm512_mul_ps(half, _mm512_add_ps(_mm512_set1_ps(1.0f), th)));
+}
+#undef GELU_K
+
+/* the tile's final values x (columns under mask m, row i at column j0) through the epilogue */
+static inline __m512 epi_apply(const lmc_sgemm_epi *e, __m512 x, __mmask16 m, int64_t i, int64_t j0) {
+    if (e->bias) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m, e->bias + j0));
+    if (e->type == LMC_EPI_GELU) {
+        _mm512_mask_storeu_ps(e->out2 + i * e->ld2 + j0, m, gelu16(x));
+    } else if (e->type == LMC_EPI_GELU_BWD) {
+        x = _mm512_mul_ps(x, gelu_grad16(_mm512_maskz_loadu_ps(m, e->aux + i * e->ld2 + j0)));
+    }
+    return x;
+}
+
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
 
 /* C[0..mr)[0..nr) = alpha * Ap.Bp + beta * C (beta 0: C is not read) */
 static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ldc, int mr, int nr, float alpha,
-                  float beta) {
+                  float beta, const lmc_sgemm_epi *epi, int64_t row0, int64_t col0) {
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = _mm512_setzero_ps();
     ROWS(DECL)
 #undef DECL
@@ -148,6 +197,10 @@ static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ld
             x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);                              \
             x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);                         \
         }                                                                                            \
+        if (epi) {                                                                                   \
+            x0 = epi_apply(epi, x0, m0, row0 + (i), col0);                                           \
+            x1 = epi_apply(epi, x1, m1, row0 + (i), col0 + 16);                                      \
+        }                                                                                            \
         _mm512_mask_storeu_ps(c, m0, x0);                                                            \
         _mm512_mask_storeu_ps(c + 16, m1, x1);                                                       \
     }
@@ -155,12 +208,21 @@ static void micro(int kc, const float *Ap, const float *Bp, float *C, int64_t ld
 #undef STORE
 }
 
-void lmc_sgemm_avx512(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws) {
+void lmc_sgemm_avx512(int tri, const lmc_sgemm_epi *epi, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                      int64_t ldc, float *ws) {
     if (M <= 0 || N <= 0) return;
-    if (K <= 0) { /* C = beta C */
+    if (epi && epi->type == LMC_EPI_NONE && !epi->bias) epi = NULL;
+    if (epi) tri = LMC_TRI_NONE; /* a hint: the full product is right too */
+    if (K <= 0) { /* C = beta C, then the epilogue */
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) C[i * ldc + j] = beta == 0 ? 0 : beta * C[i * ldc + j];
+        if (epi)
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j += 16) {
+                    const __mmask16 m = lanes((int)LMC_MIN(N - j, (int64_t)16));
+                    _mm512_mask_storeu_ps(C + i * ldc + j, m, epi_apply(epi, _mm512_maskz_loadu_ps(m, C + i * ldc + j), m, i, j));
+                }
         return;
     }
     /* rows of C in blocks of LMC_SGEMM_MB: the packed A block stays within the workspace */
@@ -191,7 +253,8 @@ void lmc_sgemm_avx512(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K
                         if (tri == LMC_TRI_C && jc + jr > r1 - 1) break; /* tiles right of the diagonal */
                         micro((int)(k1 - k0), Ap + (size_t)p * MR * KC + (k0 - pc) * MR,
                               Bp + (jr / NR) * KC * NR + (k0 - pc) * NR, Ci + p * MR * ldc + jc + jr, ldc, mr,
-                              (int)(nb - jr < NR ? nb - jr : NR), alpha, bet);
+                              (int)(nb - jr < NR ? nb - jr : NR), alpha, bet, pc + kc >= K ? epi : NULL, r0,
+                              jc + jr);
                     }
                 }
             }

@@ -23,13 +23,29 @@ size_t lmc_sgemm_ws_floats(int64_t M);
  * LMC_TRI_A_LOWER op(A)[i][k] = 0 for k > i; LMC_TRI_A_UPPER op(A)[i][k] = 0 for k < i.
  * A hint: computing everything is also right, and cblas_sgemm does. */
 enum { LMC_TRI_NONE = 0, LMC_TRI_C, LMC_TRI_A_LOWER, LMC_TRI_A_UPPER };
+/* What to do with C's final values x (after alpha, beta): add bias[j] if given, then
+ * LMC_EPI_GELU: C = x and out2 = gelu(x) (GPT-2's tanh form);
+ * LMC_EPI_GELU_BWD: C = x * gelu'(aux) (backward through the GELU of aux).
+ * aux and out2 are M x N with row stride ld2. */
+enum { LMC_EPI_NONE = 0, LMC_EPI_GELU, LMC_EPI_GELU_BWD };
+typedef struct {
+    int type;
+    const float *bias;
+    const float *aux;
+    float *out2;
+    int64_t ld2;
+} lmc_sgemm_epi;
+/* lmc_tr_sgemm with an epilogue (cblas_sgemm, then the same in a pass, without the kernel) */
+void lmc_tr_sgemm_epi(const lmc_sgemm_epi *epi, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 #ifndef LMC_SCALAR_ONLY
-void lmc_sgemm_avx512(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc, float *ws);
+void lmc_sgemm_avx512(int tri, const lmc_sgemm_epi *epi, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                      int64_t ldc, float *ws);
 #endif
 
 /* Dropout (inverted: kept values scaled by 1/(1-p)). The mask of element idx is a hash of

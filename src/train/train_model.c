@@ -400,8 +400,9 @@ static void fb_slice_run(fb_job *j, int ith) {
         else
             lmc_tr_rmsnorm_fwd_f32(h2, R(A->rstd2, 1), x_mid, L->ffn_norm, N, C, k->norm_eps);
         if (gpt2) {
-            lmc_tr_linear_fwd_f32(f1, h2, L->w_up, L->b_up, N, C, F);
-            lmc_tr_gelu_fwd_f32(act, f1, N * F);
+            /* f1 = h2 W_up^T + b_up and act = gelu(f1), both from the GEMM's tiles */
+            const lmc_sgemm_epi e = {.type = LMC_EPI_GELU, .bias = L->b_up, .out2 = act, .ld2 = F};
+            lmc_tr_sgemm_epi(&e, false, true, N, F, C, 1, h2, C, L->w_up, C, 0, f1, F);
         } else {
             lmc_tr_linear_fwd_f32(f1, h2, L->w_gate, NULL, N, C, F);
             lmc_tr_linear_fwd_f32(f2, h2, L->w_up, NULL, N, C, F);
@@ -448,13 +449,17 @@ static void fb_slice_run(fb_job *j, int ith) {
         float *att = R(A->att, C), *x_mid = R(A->x_mid, C), *h2 = R(A->h2, C), *f1 = R(A->f1, F), *f2 = R(A->f2, F);
         float *act = R(A->act, F);
         /* FFN: x_out = x_mid + down(act); dx flows to x_mid unchanged (residual) */
-        lmc_tr_linear_bwd_set_f32(dact, GRAD(L->w_down), GRAD(L->b_down), branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 3)),
-                              act, L->w_down, N, F, C);
+        const float *dxo = branch_grad(dtmp, dx, N * C, r0 * C, drop, DROP(l, 3));
         /* the first contribution to each gradient buffer writes it (no clearing pass) */
         if (gpt2) {
-            lmc_tr_gelu_bwd_f32(df1, dact, f1, N * F);
+            /* df1 = (dxo W_down) * gelu'(f1) from the GEMM's tiles (no dact pass), then
+             * W_down's and b_down's gradients */
+            const lmc_sgemm_epi e = {.type = LMC_EPI_GELU_BWD, .aux = f1, .ld2 = F};
+            lmc_tr_sgemm_epi(&e, false, false, N, F, C, 1, dxo, C, L->w_down, F, 0, df1, F);
+            lmc_tr_linear_bwd_f32(NULL, GRAD(L->w_down), GRAD(L->b_down), dxo, act, L->w_down, N, F, C);
             lmc_tr_linear_bwd_set_f32(dh, GRAD(L->w_up), GRAD(L->b_up), df1, h2, L->w_up, N, C, F);
         } else {
+            lmc_tr_linear_bwd_set_f32(dact, GRAD(L->w_down), GRAD(L->b_down), dxo, act, L->w_down, N, F, C);
             lmc_tr_swiglu_bwd_f32(df1, df2, dact, f1, f2, N * F);
             lmc_tr_linear_bwd_set_f32(dh, GRAD(L->w_gate), NULL, df1, h2, L->w_gate, N, C, F);
             lmc_tr_linear_bwd_f32(dh, GRAD(L->w_up), NULL, df2, h2, L->w_up, N, C, F);

@@ -72,8 +72,7 @@ size_t lmc_sgemm_ws_floats(int64_t M) {
     return (size_t)mp * LMC_SGEMM_MR * LMC_SGEMM_KC + (size_t)LMC_SGEMM_KC * LMC_SGEMM_NB + 64;
 }
 
-void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+static bool sgemm_ours(int64_t M) {
 #ifndef LMC_SCALAR_ONLY
     static int ours = -1; /* AVX-512 kernels in force and LMC_SGEMM is not "blas" */
     int o = __atomic_load_n(&ours, __ATOMIC_RELAXED);
@@ -82,8 +81,18 @@ void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K
         o = strcmp(lmc_kernels_isa(), "avx512") == 0 && !(e && strcmp(e, "blas") == 0);
         __atomic_store_n(&ours, o, __ATOMIC_RELAXED);
     }
-    if (o && tl_ws && lmc_sgemm_ws_floats(M) <= tl_ws_n) {
-        lmc_sgemm_avx512(tri, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
+    return o && tl_ws && lmc_sgemm_ws_floats(M) <= tl_ws_n;
+#else
+    (void)M;
+    return false;
+#endif
+}
+
+void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifndef LMC_SCALAR_ONLY
+    if (sgemm_ours(M)) {
+        lmc_sgemm_avx512(tri, NULL, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
         return;
     }
 #endif
@@ -95,6 +104,25 @@ void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K
 void lmc_tr_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
     lmc_tr_sgemm_tri(LMC_TRI_NONE, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void lmc_tr_sgemm_epi(const lmc_sgemm_epi *epi, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifndef LMC_SCALAR_ONLY
+    if (sgemm_ours(M)) { /* in the kernel's store: no second pass over C */
+        lmc_sgemm_avx512(LMC_TRI_NONE, epi, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, tl_ws);
+        return;
+    }
+#endif
+    lmc_tr_sgemm_tri(LMC_TRI_NONE, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!epi) return;
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (epi->bias)
+            for (int64_t j = 0; j < N; j++) c[j] += epi->bias[j];
+        if (epi->type == LMC_EPI_GELU) lmc_tr_gelu_fwd_f32(epi->out2 + i * epi->ld2, c, N);
+        else if (epi->type == LMC_EPI_GELU_BWD) lmc_tr_gelu_bwd_f32(c, c, epi->aux + i * epi->ld2, N);
+    }
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LMC_SCALAR_ONLY)

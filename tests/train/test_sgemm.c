@@ -2,8 +2,8 @@
  * a workspace, else cblas_sgemm) against a plain double-precision product, for the three
  * forms training uses (NN, NT, TN) and TT, over shapes that end inside every blocking
  * level (micro-tile 14 x 32, KC 384, NB 512), strided views (attention's per-head
- * slices), alpha and beta, the causal triangles (LMC_TRI_*); beta 0 must not read C (NaN
- * there stays out of the result).
+ * slices), alpha and beta, the causal triangles (LMC_TRI_*), the GELU epilogues (against
+ * double formulas); beta 0 must not read C (NaN there stays out of the result).
  * Tolerance per element: 1e-5 x (sum_k |alpha a b| + |beta c|) + 1e-30. */
 #include "test_util.h"
 #include "train-impl.h"
@@ -75,6 +75,64 @@ static void check(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha
     check_tri(LMC_TRI_NONE, ta, tb, M, N, K, alpha, beta, pad, seed, ours);
 }
 
+static double gelu_d(double x) { return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+static double gelu_grad_d(double x) {
+    const double u = 0.7978845608028654 * (x + 0.044715 * x * x * x), th = tanh(u);
+    return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * 0.7978845608028654 * (1 + 3 * 0.044715 * x * x);
+}
+
+/* an epilogue (bias, then GELU into out2, or times GELU'(aux)) against the double product
+ * put through the same formulas in double */
+static void check_epi(int type, bool bias, bool ta, bool tb, int64_t M, int64_t N, int64_t K, uint64_t *seed, bool ours) {
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *Cm = malloc(sizeof(float) * (size_t)(M * N)), *X2 = malloc(sizeof(float) * (size_t)(M * N));
+    float *b = malloc(sizeof(float) * (size_t)N);
+    for (int64_t i = 0; i < M * K; i++) A[i] = frand(seed);
+    for (int64_t i = 0; i < K * N; i++) B[i] = frand(seed);
+    for (int64_t i = 0; i < N; i++) b[i] = frand(seed);
+    for (int64_t i = 0; i < M * N; i++) X2[i] = 3 * frand(seed), Cm[i] = NAN; /* aux in [-3, 3) */
+    const lmc_sgemm_epi e = {.type = type, .bias = bias ? b : NULL, .aux = X2, .out2 = X2, .ld2 = N};
+    float *aux = malloc(sizeof(float) * (size_t)(M * N));
+    memcpy(aux, X2, sizeof(float) * (size_t)(M * N));
+    const size_t wn = lmc_sgemm_ws_floats(M);
+    float *ws = ours ? malloc(sizeof(float) * wn) : NULL;
+    lmc_tr_gemm_ws(ws, wn);
+    lmc_tr_sgemm_epi(&e, ta, tb, M, N, K, 1, A, lda, B, ldb, 0, Cm, N);
+    lmc_tr_gemm_ws(NULL, 0);
+    int64_t bad = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double x = 0, mag = 0;
+            for (int64_t k = 0; k < K; k++) {
+                const double p = (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+                x += p, mag += fabs(p);
+            }
+            if (bias) x += b[j], mag += fabs(b[j]);
+            const double ex = 1e-5 * mag + 1e-30; /* the product's own bound */
+            double got, want, tol;
+            if (type == LMC_EPI_GELU_BWD) {
+                got = Cm[i * N + j], want = x * gelu_grad_d(aux[i * N + j]);
+                tol = 1.2 * ex + 4e-6 * (fabs(want) + fabs(x));
+            } else {
+                /* C holds x, out2 gelu(x) */
+                const double e1 = fabs(Cm[i * N + j] - x);
+                if (!(e1 <= ex)) bad++;
+                got = type == LMC_EPI_GELU ? X2[i * N + j] : Cm[i * N + j];
+                want = type == LMC_EPI_GELU ? gelu_d(x) : x;
+                tol = 1.2 * ex + 4e-6 * (fabs(want) + 1e-3);
+            }
+            const double err = fabs(got - want);
+            if (!(err <= tol)) bad++;
+            worst = fmax(worst, err / tol);
+        }
+    CHECK_MSG(bad == 0, "%s epilogue %d%s %c%c %lld x %lld x %lld: %lld wrong (worst %.3g of the bound)",
+              ours ? "lmc" : "cblas", type, bias ? " + bias" : "", ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)M,
+              (long long)N, (long long)K, (long long)bad, worst);
+    free(A), free(B), free(Cm), free(X2), free(b), free(aux), free(ws);
+}
+
 int main(void) {
     const bool avx512 = strcmp(lmc_kernels_isa(), "avx512") == 0;
     printf("kernels: %s (%s)\n", lmc_kernels_isa(), avx512 ? "lmc's GEMM with a workspace" : "cblas_sgemm only");
@@ -111,6 +169,16 @@ int main(void) {
         check_tri(LMC_TRI_A_UPPER, true, false, T, 64, T, 1, t % 2 ? 1.0f : 0.0f, 3, &seed, true);
         check_tri(LMC_TRI_A_UPPER, true, false, T, 48, T, 1, 0, 0, &seed, false); /* cblas: the full product */
         n += 4;
+    }
+    /* the MLP's epilogues: forward f1 = x W^T (+ b), act = gelu(f1); backward df1 = (dy W) * gelu'(f1) */
+    for (int ours = 1; ours >= 0; ours--) {
+        check_epi(LMC_EPI_GELU, true, false, true, 45, 70, 33, &seed, ours);
+        check_epi(LMC_EPI_GELU, false, false, true, 100, 512 + 17, 400, &seed, ours);
+        check_epi(LMC_EPI_GELU_BWD, false, false, false, 45, 70, 33, &seed, ours);
+        check_epi(LMC_EPI_GELU_BWD, false, false, false, 29, 48, 390, &seed, ours);
+        check_epi(LMC_EPI_NONE, true, false, true, 15, 33, 7, &seed, ours);
+        check_epi(LMC_EPI_GELU, true, false, false, 3, 5, 0, &seed, ours); /* K = 0: bias and GELU alone */
+        n += 6;
     }
     /* without a workspace: OpenBLAS, the same contract */
     check(false, true, 37, 45, 19, 0.5f, 0, 2, &seed, false);
