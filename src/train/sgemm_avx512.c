@@ -11,6 +11,10 @@
  * packed once per KC step for all rows. Packing transposes 16 x 16 blocks in registers
  * where the source is the wrong way round (op = N for A, T for B).
  *
+ * Causal attention's products pass a triangle hint (LMC_TRI_*): tiles right of C's
+ * diagonal are skipped, or each A panel's k range is cut to where op(A) is not zero.
+ * An epilogue (lmc_sgemm_epi: bias, GELU, GELU') runs on the final tile in registers.
+ *
  * Sums run over k in order within a KC step, the steps in order: deterministic, and the
  * same bits for a given shape whatever the data. */
 #include "train-impl.h"
@@ -40,8 +44,8 @@ static inline __attribute__((always_inline)) void tr16(__m512 r[16]) {
         r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
         r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
     }
-    /* r[4i + j] now holds, in each 128-bit lane L, row 4L' ... : combine the 128-bit
-     * lanes of the four groups */
+    /* r[4i + c] now holds, in 128-bit lane L, rows 4i..4i+3 at column 4L + c: gather
+     * lane L of the four groups into output row 4L + c */
     #pragma GCC unroll 16
     for (int j = 0; j < 4; j++) {
         const __m512 a = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88), b = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);
