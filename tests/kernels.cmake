@@ -14,7 +14,7 @@ endif()
 lmc_add_test(test_kernels_matmul SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_matmul.c)
 lmc_add_test(test_kernels_simd SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_simd.c)
 lmc_add_test(test_kernels_quantize SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_quantize.c)
-# Q8_0 / Q4_1 repacked 8 rows at a time (AVX-512 VNNI): exact against the chain they promise
+# Q8_0 / Q4_1 repacked 8 rows at a time (AVX-512 VNNI, and AVX2 below): exact against the chain they promise
 lmc_add_test(test_repack SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_repack.c)
 # the AVX2 family's repacked Q4_1 on an AVX-512 machine (on an AVX2 one, the same as above)
 lmc_add_test(test_repack_avx2 ARGS $<TARGET_FILE:test_repack>)

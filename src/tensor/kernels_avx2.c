@@ -696,3 +696,65 @@ double lmc_fma_burn_avx2(int64_t iters, float *sink) {
     *sink = hsum_ps(s);
     return (double)iters * 12 * 8 * 2;
 }
+
+/* ---- repacked Q8_0 (repack.c) ------------------------------------------------------------ */
+
+/* The layout stores q + 128 for vpdpbusd's unsigned operand, which maddubs would saturate
+ * on (255 x 127 twice > 32767). Back to signed, then |w| x (a with w's sign): |w| <= 128
+ * and |a| <= 127, so a pair sums to at most 32512 and the integer dot is exact, the one
+ * the AVX-512 kernel gets as dot(q + 128, a) - 128 * sum(a). */
+#define Q80_SDOT(acc, wu, a)                                                                        \
+    _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(wu), _mm256_sign_epi8((a), (wu))), \
+                                              _mm256_set1_epi16(1)))
+#define R8S_STEP(acc, q, dy_) LMC_R8_STEP(256, si256, Q80_SDOT, R8_BCAST, acc, q, _mm256_setzero_si256(), dy_)
+
+void lmc_q8_0_r8_gemm_avx2(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                           size_t a_row, const float *yd, float *Y, int64_t ldy) {
+    const int64_t nb = n_in / 32;
+    const size_t gb = 8 * sizeof(lmc_fp16) + 8 * 32;
+    const char *a = A;
+    const __m256i sign = _mm256_set1_epi8((char)0x80);
+#define R8S_LOAD(b)                                                                                  \
+    const __m256 dx = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b)));                       \
+    const __m256i w0 = _mm256_xor_si256(loadu256((b) + 16), sign), w1 = _mm256_xor_si256(loadu256((b) + 48), sign); \
+    const __m256i w2 = _mm256_xor_si256(loadu256((b) + 80), sign), w3 = _mm256_xor_si256(loadu256((b) + 112), sign); \
+    const __m256i w4 = _mm256_xor_si256(loadu256((b) + 144), sign), w5 = _mm256_xor_si256(loadu256((b) + 176), sign); \
+    const __m256i w6 = _mm256_xor_si256(loadu256((b) + 208), sign), w7 = _mm256_xor_si256(loadu256((b) + 240), sign)
+#define R8S_Q(k) (((const block_q8_0 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
+    for (int64_t g = g0; g < g1; g++) {
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
+        int64_t t = 0;
+        /* 4 tokens share each weight load; the tail runs the same steps one token at a time */
+        for (; t + 4 <= n_tok; t += 4) {
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            const float *d0 = yd + t * nb;
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb);
+                R8S_LOAD(b);
+                R8S_STEP(c0, R8S_Q(0), d0[i]);
+                R8S_STEP(c1, R8S_Q(1), d0[nb + i]);
+                R8S_STEP(c2, R8S_Q(2), d0[2 * nb + i]);
+                R8S_STEP(c3, R8S_Q(3), d0[3 * nb + i]);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
+            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
+            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
+            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
+        }
+        for (; t < n_tok; t++) {
+            __m256 c0 = _mm256_setzero_ps();
+            for (int64_t i = 0; i < nb; i++) {
+                const uint8_t *b = pg + (size_t)i * gb;
+                pf_weights_span(b, gb); /* generation streams the weights */
+                R8S_LOAD(b);
+                R8S_STEP(c0, R8S_Q(0), yd[t * nb + i]);
+            }
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
+        }
+    }
+#undef R8S_LOAD
+#undef R8S_Q
+}
+#undef R8S_STEP
+#undef Q80_SDOT

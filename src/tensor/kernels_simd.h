@@ -26,7 +26,10 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
 /* Repacked Q4_1 x Q8_1 activations, the same way: yd = the blocks' d, ys = their s. */
 void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
                              size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy);
-/* The same for AVX2 CPUs (Q4_1 only: the Q8_0 layout's q + 128 would overflow maddubs). */
+/* The same for AVX2 CPUs. Q8_0 takes the weights back to signed (q + 128 would saturate
+ * maddubs) and needs no ysum. */
+void lmc_q8_0_r8_gemm_avx2(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
+                           size_t a_row, const float *yd, float *Y, int64_t ldy);
 void lmc_q4_1_r8_gemm_avx2(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, const void *P, const void *A,
                            size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy);
 /* iters rounds of 12 independent 8-/16-lane FMAs (for the FP32 peak benchmark);

@@ -157,7 +157,7 @@ typedef struct {
     float *Y[R8_MAX_MATS];
     int64_t n_in, n_tok;
     lmc_from_float_fn conv;
-    bool avx512; /* the kernel family in force (Q4_1 has both widths) */
+    bool avx512; /* the kernel family in force (AVX-512 VNNI, or AVX2) */
 } r8_task;
 
 static void r8_convert_task(void *p, int ith, int nth) {
@@ -197,9 +197,11 @@ static void r8_dot_task(void *p, int ith, int nth) {
     for (int k = 0; k < t->n_mat; base += t->n_out[k] / 8, k++) {
         const int64_t g0 = LMC_MAX(a0 - base, (int64_t)0), g1 = LMC_MIN(a1 - base, t->n_out[k] / 8);
         if (g1 <= g0) continue;
-        if (t->type == LMC_TYPE_Q8_0)
+        if (t->type == LMC_TYPE_Q8_0 && t->avx512)
             lmc_q8_0_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->ysum, t->yd, t->Y[k],
                                     t->n_out[k]);
+        else if (t->type == LMC_TYPE_Q8_0)
+            lmc_q8_0_r8_gemm_avx2(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->yd, t->Y[k], t->n_out[k]);
         else if (t->avx512)
             lmc_q4_1_r8_gemm_avx512(t->n_in, g0, g1, t->n_tok, t->P[k], t->A, t->a_row, t->yd, t->ys, t->Y[k],
                                     t->n_out[k]);
@@ -219,7 +221,7 @@ int lmc_matmul_r8_multi(lmc_threadpool *tp, lmc_type type, int n_mat, const void
             return lmc_set_error(LMC_ERR_INVALID_ARG, "matmul (repacked %s): bad arguments (n_out %lld, n_in %lld)",
                                  lmc_type_name(type) ? lmc_type_name(type) : "?", (long long)n_out[k], (long long)n_in);
     if (!lmc_r8_available(type))
-        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX-512 VNNI (Q8_0) or AVX2 (Q4_1)",
+        return lmc_set_error(LMC_ERR_UNSUPPORTED, "matmul (repacked %s): needs AVX2 or AVX-512 VNNI",
                              lmc_type_name(type));
     if (n_tok == 0) return LMC_OK;
     const lmc_type vdt = lmc_get_type_traits(type)->vec_dot_type;

@@ -214,8 +214,8 @@ lmc_gemm_tile_fn lmc_get_gemm_tile(lmc_type t);
 lmc_from_float_fn lmc_get_act_from_float(lmc_type vec_dot_type);
 
 /* Q8_0 and Q4_1 weights interleaved 8 rows at a time (repack.c): used on AVX-512 VNNI
- * CPUs (both types) and AVX2 ones (Q4_1) unless LMC_REPACK=0. fits: a type with an r8
- * layout, n_out % 8 == 0 and n_in % 32 == 0. */
+ * and AVX2 CPUs unless LMC_REPACK=0. fits: a type with an r8 layout, n_out % 8 == 0 and
+ * n_in % 32 == 0. */
 bool lmc_r8_available(lmc_type t);
 bool lmc_r8_fits(lmc_type t, int64_t n_out, int64_t n_in);
 size_t lmc_r8_bytes(lmc_type t, int64_t n_out, int64_t n_in);

@@ -1,5 +1,5 @@
 /* repack.c — Q8_0 and Q4_1 weights interleaved 8 rows at a time ("r8"), for CPUs with
- * AVX-512 VNNI (both types) or AVX2 (Q4_1: maddubs + madd do vpdpbusd's work). Why:
+ * AVX-512 VNNI or AVX2 (maddubs + madd do vpdpbusd's work; Q8_0 through |w| and w's sign). Why:
  * the row-major kernels give every (row, token) pair its own 8-lane
  * accumulator, which costs a conversion, a multiply-add and finally a horizontal sum per
  * pair; with 8 rows interleaved, one vpdpbusd advances 8 rows at once, the lanes ARE the
@@ -35,12 +35,12 @@ bool lmc_r8_available(lmc_type t) {
     if (v < 0) {
         const char *e = getenv("LMC_REPACK"); /* LMC_REPACK=0: keep the row-major kernels */
         const char *isa = lmc_kernels_isa();
-        /* 2: both types (AVX-512 VNNI); 1: Q4_1 only (AVX2: maddubs would saturate on
-         * the Q8_0 layout's q + 128); 0: none */
+        /* 2: AVX-512 VNNI; 1: AVX2 (Q8_0's kernel takes q + 128 back to signed, which
+         * maddubs needs); 0: none */
         v = e && strcmp(e, "0") == 0 ? 0 : strcmp(isa, "avx512") == 0 ? 2 : strcmp(isa, "avx2") == 0 ? 1 : 0;
         __atomic_store_n(&on, v, __ATOMIC_RELEASE);
     }
-    return v == 2 || (v == 1 && t == LMC_TYPE_Q4_1);
+    return v >= 1;
 #endif
 }
 
