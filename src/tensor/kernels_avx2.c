@@ -721,38 +721,12 @@ void lmc_q8_0_r8_gemm_avx2(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok, 
     const __m256i w4 = _mm256_xor_si256(loadu256((b) + 144), sign), w5 = _mm256_xor_si256(loadu256((b) + 176), sign); \
     const __m256i w6 = _mm256_xor_si256(loadu256((b) + 208), sign), w7 = _mm256_xor_si256(loadu256((b) + 240), sign)
 #define R8S_Q(k) (((const block_q8_0 *)(a + (size_t)(t + (k)) * a_row) + i)->qs)
-    for (int64_t g = g0; g < g1; g++) {
-        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
-        int64_t t = 0;
-        /* 4 tokens share each weight load; the tail runs the same steps one token at a time */
-        for (; t + 4 <= n_tok; t += 4) {
-            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-            const float *d0 = yd + t * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb;
-                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb);
-                R8S_LOAD(b);
-                R8S_STEP(c0, R8S_Q(0), d0[i]);
-                R8S_STEP(c1, R8S_Q(1), d0[nb + i]);
-                R8S_STEP(c2, R8S_Q(2), d0[2 * nb + i]);
-                R8S_STEP(c3, R8S_Q(3), d0[3 * nb + i]);
-            }
-            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
-            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
-            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
-            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
-        }
-        for (; t < n_tok; t++) {
-            __m256 c0 = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb;
-                pf_weights_span(b, gb); /* generation streams the weights */
-                R8S_LOAD(b);
-                R8S_STEP(c0, R8S_Q(0), yd[t * nb + i]);
-            }
-            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
-        }
-    }
+    int64_t g = g0;
+#define R8S_TOK(acc, k) R8S_STEP(acc, R8S_Q(k), yd[(t + (k)) * nb + i])
+#define R8S_FIRST(b) if (t == 0) pf_span((b) + R8_FIRST_PASS_AHEAD, gb) /* a batch brings the weights in */
+    R8_Q80_GROUPS(R8S_LOAD, R8S_TOK, R8S_FIRST);
+#undef R8S_FIRST
+#undef R8S_TOK
 #undef R8S_LOAD
 #undef R8S_Q
 }

@@ -157,38 +157,11 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
         }
     }
 #endif
-    for (; g < g1; g++) {
-        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;
-        int64_t t = 0;
-        /* 4 tokens share each weight load; the tail runs the same steps one token at a time */
-        for (; t + 4 <= n_tok; t += 4) {
-            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-            const int32_t *s0 = ysum + t * nb;
-            const float *d0 = yd + t * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb;
-                R8_Q80_LOAD(b);
-                R8_Q80_TOKEN(c0, R8_Q80_Q(0), s0[i], d0[i]);
-                R8_Q80_TOKEN(c1, R8_Q80_Q(1), s0[nb + i], d0[nb + i]);
-                R8_Q80_TOKEN(c2, R8_Q80_Q(2), s0[2 * nb + i], d0[2 * nb + i]);
-                R8_Q80_TOKEN(c3, R8_Q80_Q(3), s0[3 * nb + i], d0[3 * nb + i]);
-            }
-            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
-            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);
-            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);
-            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);
-        }
-        for (; t < n_tok; t++) {
-            __m256 c0 = _mm256_setzero_ps();
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb;
-                pf_weights_span(b, gb); /* generation streams the weights */
-                R8_Q80_LOAD(b);
-                R8_Q80_TOKEN(c0, R8_Q80_Q(0), ysum[t * nb + i], yd[t * nb + i]);
-            }
-            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);
-        }
-    }
+#define R8_Q80_TOK(acc, k) R8_Q80_TOKEN(acc, R8_Q80_Q(k), ysum[(t + (k)) * nb + i], yd[(t + (k)) * nb + i])
+#define R8_NO_FIRST(b) (void)(b)
+    R8_Q80_GROUPS(R8_Q80_LOAD, R8_Q80_TOK, R8_NO_FIRST);
+#undef R8_NO_FIRST
+#undef R8_Q80_TOK
 #undef R8_Q80_LOAD
 #undef R16_Q80_LOAD
 #undef R8_Q80_Q

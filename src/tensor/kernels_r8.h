@@ -64,6 +64,43 @@ static inline int32_t load_i32(const int8_t *p) {
  * (engine, 16 streams of SmolLM2: 2048 bytes 745 t/s, 4096 784, 8192 and more no better) */
 #define R8_FIRST_PASS_AHEAD 4096
 
+/* Q8_0's 8-row groups [g, g1) x all n_tok tokens, 256 bits wide (the AVX-512 kernel's
+ * odd groups and the AVX2 kernel): 4 tokens share each weight load, the tail runs the
+ * same steps one token at a time. LOAD(b) declares block b's dx and w0..w7, TOK(acc, k)
+ * adds token t + k's step for block i, FIRST(b) runs on a 4-token pass's blocks. Expects
+ * g, g1, n_tok, nb, gb, P, Y, ldy in scope. */
+#define R8_Q80_GROUPS(LOAD, TOK, FIRST)                                                              \
+    for (; g < g1; g++) {                                                                            \
+        const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb;                        \
+        int64_t t = 0;                                                                               \
+        for (; t + 4 <= n_tok; t += 4) {                                                             \
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;                              \
+            for (int64_t i = 0; i < nb; i++) {                                                       \
+                const uint8_t *b = pg + (size_t)i * gb;                                              \
+                FIRST(b);                                                                            \
+                LOAD(b);                                                                             \
+                TOK(c0, 0);                                                                          \
+                TOK(c1, 1);                                                                          \
+                TOK(c2, 2);                                                                          \
+                TOK(c3, 3);                                                                          \
+            }                                                                                        \
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);                                               \
+            _mm256_storeu_ps(Y + (t + 1) * ldy + g * 8, c1);                                         \
+            _mm256_storeu_ps(Y + (t + 2) * ldy + g * 8, c2);                                         \
+            _mm256_storeu_ps(Y + (t + 3) * ldy + g * 8, c3);                                         \
+        }                                                                                            \
+        for (; t < n_tok; t++) {                                                                     \
+            __m256 c0 = _mm256_setzero_ps();                                                         \
+            for (int64_t i = 0; i < nb; i++) {                                                       \
+                const uint8_t *b = pg + (size_t)i * gb;                                              \
+                pf_weights_span(b, gb); /* generation streams the weights */                         \
+                LOAD(b);                                                                             \
+                TOK(c0, 0);                                                                          \
+            }                                                                                        \
+            _mm256_storeu_ps(Y + t * ldy + g * 8, c0);                                               \
+        }                                                                                            \
+    }
+
 static inline void lmc_q4_1_r8_ymm(int64_t n_in, int64_t g, int64_t g1, int64_t n_tok, const void *P, const void *A,
                                    size_t a_row, const float *yd, const float *ys, float *Y, int64_t ldy) {
     const int64_t nb = n_in / 32;
