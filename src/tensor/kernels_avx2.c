@@ -703,8 +703,8 @@ double lmc_fma_burn_avx2(int64_t iters, float *sink) {
  * on (255 x 127 twice > 32767). Back to signed, then |w| x (a with w's sign): |w| <= 128
  * and |a| <= 127, so a pair sums to at most 32512 and the integer dot is exact, the one
  * the AVX-512 kernel gets as dot(q + 128, a) - 128 * sum(a). */
-#define Q80_SDOT(acc, wu, a)                                                                        \
-    _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(wu), _mm256_sign_epi8((a), (wu))), \
+#define Q80_SDOT(acc, w, a)                                                                         \
+    _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8((a), (w))), \
                                               _mm256_set1_epi16(1)))
 #define R8S_STEP(acc, q, dy_) LMC_R8_STEP(256, si256, Q80_SDOT, R8_BCAST, acc, q, _mm256_setzero_si256(), dy_)
 
