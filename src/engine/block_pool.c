@@ -241,18 +241,32 @@ void lmc_block_copy(lmc_block_pool *p, int32_t dst, int32_t src) {
     }
 }
 
+/* The table's positions [pos, n) one block at a time: run r covers [r.pos, r.pos + r.rows)
+ * in block r.id (negative: dropped) from slot r.slot. false when nothing is left. */
+typedef struct {
+    int64_t pos, rows;
+    int32_t id, slot;
+} block_run;
+
+static bool next_run(const lmc_block_pool *p, const int32_t *table, int64_t *pos, int64_t n, block_run *r) {
+    if (*pos >= n) return false;
+    r->pos = *pos;
+    r->slot = (int32_t)(*pos % p->S);
+    r->rows = LMC_MIN((int64_t)(p->S - r->slot), n - *pos);
+    r->id = table[*pos / p->S];
+    *pos += r->rows;
+    return true;
+}
+
 int lmc_block_segments(const lmc_block_pool *p, int layer, const int32_t *table, int64_t start, int64_t n,
                        lmc_kv_seg *out) {
     int k = 0;
-    for (int64_t pos = start; pos < n;) {
-        const int32_t slot = (int32_t)(pos % p->S);
-        const int64_t rows = LMC_MIN((int64_t)(p->S - slot), n - pos);
-        const int32_t id = table[pos / p->S];
-        const size_t off = id >= 0 ? block_off(p, layer, id) + slot_off(p, slot) : 0;
-        if (id >= 0) /* dropped blocks lie outside every layer's window: never read */
-            out[k++] = (lmc_kv_seg){.p0 = pos, .n = rows, .k = p->k + off, .v = p->v + off,
-                                    .row_stride = p->head_dim, .head_stride = (int64_t)p->S * p->head_dim};
-        pos += rows;
+    block_run r;
+    for (int64_t pos = start; next_run(p, table, &pos, n, &r);) {
+        if (r.id < 0) continue; /* dropped blocks lie outside every layer's window: never read */
+        const size_t off = block_off(p, layer, r.id) + slot_off(p, r.slot);
+        out[k++] = (lmc_kv_seg){.p0 = r.pos, .n = r.rows, .k = p->k + off, .v = p->v + off,
+                                .row_stride = p->head_dim, .head_stride = (int64_t)p->S * p->head_dim};
     }
     return k;
 }
@@ -266,12 +280,11 @@ void lmc_block_gather(const lmc_block_pool *p, int layer, const int32_t *table, 
     const lmc_type gt = lmc_block_gather_type(p);
     const size_t out_row = lmc_type_row_bytes(gt, p->Ckv);
     uint8_t *ko = kout, *vo = vout;
-    for (int64_t pos = start; pos < n;) {
-        const int32_t slot = (int32_t)(pos % p->S);
-        const int64_t rows = LMC_MIN((int64_t)(p->S - slot), n - pos);
-        const int32_t id = table[pos / p->S];
-        uint8_t *kd = ko + (size_t)(pos - start) * out_row, *vd = vo + (size_t)(pos - start) * out_row;
-        pos += rows;
+    block_run run;
+    for (int64_t pos = start; next_run(p, table, &pos, n, &run);) {
+        const int32_t slot = run.slot, id = run.id;
+        const int64_t rows = run.rows;
+        uint8_t *kd = ko + (size_t)(run.pos - start) * out_row, *vd = vo + (size_t)(run.pos - start) * out_row;
         if (id < 0) { /* dropped: outside every layer's window, never read */
             memset(kd, 0, (size_t)rows * out_row);
             memset(vd, 0, (size_t)rows * out_row);
