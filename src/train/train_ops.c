@@ -1,5 +1,6 @@
 /* train_ops.c — the layer forward/backward source (train_ops.inc) instantiated for
- * float (training) and double (gradient checks): one source, two types. */
+ * float (training) and double (gradient checks): one source, two types; and the float
+ * GEMM dispatch (lmc's AVX-512 kernel with a slice's workspace, else cblas_sgemm). */
 #include "train-impl.h"
 
 #include <cblas.h>
@@ -51,13 +52,6 @@ static inline float exp_fast(float x) {
  * every activation. Absolute error ~1e-7, what GELU's output needs. */
 static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u) + 1.0f); }
 
-/* The float layers' elementwise and row loops are built three times, for x86-64-v4
- * (AVX-512), v3 (AVX2 + FMA) and the baseline, and the loader picks one for the CPU
- * (GCC's target_clones): the baseline alone is SSE2, 4 lanes and no FMA, and GELU
- * forward + backward were a quarter of a small model's step. Results are deterministic
- * on a given machine; across CPUs the float roundings may differ (contracted FMAs), as
- * they already do through OpenBLAS. The double instantiation (gradient checks) stays
- * plain. Clang (the fuzz build) gets the baseline only. */
 /* the workspace of this thread's GEMMs (borrowed from the model: see lmc_tr_gemm_ws) */
 static _Thread_local float *tl_ws;
 static _Thread_local size_t tl_ws_n;
@@ -125,6 +119,13 @@ void lmc_tr_sgemm_epi(const lmc_sgemm_epi *epi, bool ta, bool tb, int64_t M, int
     }
 }
 
+/* The float layers' elementwise and row loops are built three times, for x86-64-v4
+ * (AVX-512), v3 (AVX2 + FMA) and the baseline, and the loader picks one for the CPU
+ * (GCC's target_clones): the baseline alone is SSE2, 4 lanes and no FMA, and GELU
+ * forward + backward were a quarter of a small model's step. Results are deterministic
+ * on a given machine; across CPUs the float roundings may differ (contracted FMAs), as
+ * they already do through OpenBLAS. The double instantiation (gradient checks) stays
+ * plain. Clang (the fuzz build) gets the baseline only. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(LMC_SCALAR_ONLY)
 #define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
