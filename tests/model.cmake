@@ -65,4 +65,6 @@ lmc_add_test(model_ref_synth-qwen2-F32_kvf16 ARGS $<TARGET_FILE:test_model_ref> 
 # the AVX2 attention loops against scalar fmaf chains in their promised order
 if(NOT LMC_SCALAR_ONLY)
   lmc_add_test(test_attn_kernels SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_attn_kernels.c)
+  # one decode token's grouped heads (AVX-512) against the per-head loops, bit for bit
+  lmc_add_test(test_attn_group SOURCES ${CMAKE_CURRENT_LIST_DIR}/model/test_attn_group.c)
 endif()

@@ -234,8 +234,13 @@ static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t,
                             int) = accum_rows_scalar;
 static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
 
+/* one decode token's heads of a KV group together (attn_avx512.c), when the CPU has it */
+static bool g_group_decode = false;
+
 static void pick_kernels(void) {
 #ifndef LMC_SCALAR_ONLY
+    const char *grp = getenv("LMC_ATTN_GROUP"); /* 0: per-head loops, for comparisons */
+    g_group_decode = strcmp(lmc_kernels_isa(), "avx512") == 0 && !(grp && strcmp(grp, "0") == 0);
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
         g_scores = lmc_attn_scores_avx2;
         g_softmax = lmc_attn_softmax_avx2;
@@ -353,6 +358,71 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
     g_accum_reduce(out, acc, D, vdo_acc);
 }
 
+#ifndef LMC_SCALAR_ONLY
+/* Heads h0 .. h0+nh-1 (nh <= 3, one KV group) of a single F16 query (T = 1): the same
+ * numbers as attend_row for each, with each K and V row read once for all of them. s
+ * holds lmc_attn_scratch_floats: scores [3][n_ctx], partial sums [3][32][D], row
+ * pointers. The next run's keys and this run's values are asked for while a run's
+ * keys are scored, so that the rows arrive while the cores work. */
+static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, float *s) {
+    const int D = a->D, kvh = h0 / (a->n_head / a->n_head_kv);
+    const int64_t Ckv = (int64_t)a->n_head_kv * D, pos = a->pos0;
+    const int64_t first = a->window > 0 && pos + 1 > a->window ? pos + 1 - a->window : 0, n_kv = pos + 1 - first;
+    const int64_t n_ctx = a->pos0 + a->T;
+    float *sc = s, *acc = s + 3 * n_ctx, *qh = acc + 3 * 32 * (int64_t)D;
+    const uint16_t **rows = (const uint16_t **)(((uintptr_t)(qh + 3 * (int64_t)D) + 15) & ~(uintptr_t)15);
+    memcpy(qh, a->q + (int64_t)h0 * D, (size_t)nh * (size_t)D * sizeof(float));
+    g_round_f16(qh, (int64_t)nh * D); /* llama.cpp converts q to the F16 cache's type */
+    const lmc_kv_seg whole = {.p0 = 0, .n = pos + 1, .k = a->kc, .v = a->vc, .row_stride = Ckv, .head_stride = D};
+    const lmc_kv_seg *seg = a->seg ? a->seg : &whole;
+    const int n_seg = a->seg ? a->n_seg : 1;
+    for (int i = 0; i < n_seg; i++) {
+        int64_t lo;
+        const int64_t n = seg_clip(&seg[i], first, pos, &lo);
+        if (n <= 0) continue;
+        const uint16_t *k = (const uint16_t *)seg_row(seg[i].k, &seg[i], lo, kvh, 2);
+        const uint16_t *v = (const uint16_t *)seg_row(seg[i].v, &seg[i], lo, kvh, 2);
+        const int64_t st = seg[i].row_stride;
+        if (i + 1 < n_seg) {
+            int64_t lo1;
+            const int64_t n1 = seg_clip(&seg[i + 1], first, pos, &lo1);
+            const uint8_t *k1 = seg_row(seg[i + 1].k, &seg[i + 1], lo1, kvh, 2);
+            for (int64_t r = 0; r < n1; r++)
+                for (int64_t b = 0; b < 2 * D; b += 64) __builtin_prefetch(k1 + (r * seg[i + 1].row_stride * 2 + b));
+        }
+        for (int64_t r = 0; r < n; r++) {
+            rows[lo - first + r] = v + r * st;
+            for (int64_t b = 0; b < 2 * D; b += 64) __builtin_prefetch((const uint8_t *)(v + r * st) + b);
+        }
+        lmc_attn_scores_group_avx512(sc + (lo - first), n_ctx, qh, nh, k, n, st, D);
+    }
+    for (int g = 0; g < nh; g++) {
+        g_softmax(sc + g * n_ctx, n_kv, a->scale);
+        g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
+    }
+    lmc_attn_accum_group_avx512(acc, sc, n_ctx, nh, rows, n_kv, D);
+    for (int g = 0; g < nh; g++) g_accum_reduce(a->out + (int64_t)(h0 + g) * D, acc + (int64_t)g * 32 * D, D, true);
+}
+#endif
+
+/* heads [r0, r1) of a single query through attend_heads_decode, when it applies */
+static bool attend_decode_range(const lmc_attn_args *a, int64_t r0, int64_t r1, float *s) {
+#ifndef LMC_SCALAR_ONLY
+    if (!g_group_decode || a->T != 1 || a->kv_type != LMC_TYPE_F16 || a->flash || a->probs || a->D % 32 != 0)
+        return false;
+    const int group = a->n_head / a->n_head_kv;
+    for (int64_t h = r0; h < r1;) {
+        const int64_t end = LMC_MIN(LMC_MIN(r1, (h / group + 1) * group), h + 3);
+        attend_heads_decode(a, (int)h, (int)(end - h), s);
+        h = end;
+    }
+    return true;
+#else
+    (void)a, (void)r0, (void)r1, (void)s;
+    return false;
+#endif
+}
+
 static void attention_task(void *arg, int ith, int nth) {
     const lmc_attn_args *a = arg;
     float *s = a->scratch + (int64_t)ith * a->scratch_stride;
@@ -365,12 +435,21 @@ static void attention_task(void *arg, int ith, int nth) {
     }
     const int64_t n_rows = a->T * a->n_head;
     const int64_t per = (n_rows + nth - 1) / nth, r0 = per * ith, r1 = LMC_MIN(r0 + per, n_rows);
+    if (attend_decode_range(a, r0, r1, s)) return;
     for (int64_t r = r0; r < r1; r++) attend_row(a, r / a->n_head, (int)(r % a->n_head), s);
 }
 
 void lmc_f32_to_f16_row(uint16_t *dst, const float *x, int64_t n) {
     pthread_once(&g_simd_once, pick_kernels);
     g_to_f16_row(dst, x, n);
+}
+
+bool lmc_attn_group_decode(int on) {
+    pthread_once(&g_simd_once, pick_kernels);
+    static bool avail = false, seen = false;
+    if (!seen) avail = g_group_decode, seen = true; /* what pick_kernels found */
+    if (on >= 0) g_group_decode = avail && on;
+    return g_group_decode;
 }
 
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a) {

@@ -199,8 +199,16 @@ typedef struct lmc_attn_args {
 } lmc_attn_args;
 /* Attention's scratch per thread for up to n_ctx positions: the scores and P <= 32
  * partial sums of D floats. */
-static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) { return n_ctx + 32 * (int64_t)D; }
+static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) {
+    /* the grouped decode path (layers.c): scores of 3 heads, their partial sums and
+     * rounded queries, and a row pointer (2 floats) per position */
+    return 5 * n_ctx + 99 * (int64_t)D + 16;
+}
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
+/* Whether one decode token's heads of a KV group go through attn_avx512.c together
+ * (F16 cache, D % 32 == 0, an AVX-512 CPU; LMC_ATTN_GROUP=0 turns it off): on 0 or 1
+ * sets it (tests compare the two paths; not while attention runs), -1 only asks. */
+bool lmc_attn_group_decode(int on);
 #ifndef LMC_SCALAR_ONLY
 /* layers_avx2.c (see there): s[j] = q . k_j over n_kv cache rows stride elements apart
  * (F16 when f16, else F32); in-place softmax of scale * s; out[D] = sum_j p[j] v_j. */
@@ -213,6 +221,14 @@ void lmc_attn_softmax_avx2(float *s, int64_t n, float scale);
 void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
                               int64_t stride, int D, int P);
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order);
+/* attn_avx512.c (see there): one query's scores for G heads (q [G][D], rounded to F16;
+ * s + g * s_stride) over n F16 keys stride elements apart, and their p.V partial sums
+ * acc[G][32][D] over the V rows rows[0..n-1] (row j into sum j mod 32). D % 32 == 0,
+ * G <= 3. */
+void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *kc,
+                                  int64_t n, int64_t stride, int D);
+void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
+                                 int64_t n, int D);
 void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 /* x[n] rounded to the nearest F16 value, kept as float */
 void lmc_round_f16_avx2(float *x, int64_t n);

@@ -1,0 +1,157 @@
+/* attn_avx512.c — one decode token's attention for the query heads that share a KV
+ * head (grouped-query attention), on an F16 cache, with AVX-512: each K and V row is
+ * read and converted once for up to 3 heads, and the 32 partial sums of p.V stay in
+ * registers across rows instead of a load and a store per row (layers_avx2.c's
+ * per-head loops spent ~10 ns per (head, key) in cache, most of it there).
+ * The arithmetic is layers_avx2.c's, operation for operation, so the bits are too:
+ *   scores: ggml_vec_dot_f32's 4 accumulators over steps of 32 (here as two 512-bit
+ *           halves [a0|a1], [a2|a3]), then (a0+a2)+(a1+a3), its 128-bit fold and the
+ *           two hadd steps, done lane-wise for 4 keys at once;
+ *   accum:  row j into partial sum j mod 32, each sum one fma chain in j order.
+ * Called only when the CPU has AVX-512 (layers.c). */
+#include "model-impl.h"
+
+#include <immintrin.h>
+
+/* the 16-lane (a0+a2 | a1+a3) sums of one key: x = lo256 + hi256 is (a0+a2)+(a1+a3) */
+static inline __m512 key_sum(__m512 A, __m512 B) { return _mm512_add_ps(A, B); }
+
+/* s[0..3] from 4 keys' (A+B) vectors: each key's (a0+a2)+(a1+a3), its 128-bit fold,
+ * then (o0+o1)+(o2+o3), as hsum_hadd / hadd(hadd(t0,t1),hadd(t2,t3)) form them
+ * (o1+o0 equals o0+o1, so the swapped lanes give the same sums) */
+static inline void reduce4(float *s, __m512 X0, __m512 X1, __m512 X2, __m512 X3) {
+    const __m512 y01 = _mm512_add_ps(_mm512_shuffle_f32x4(X0, X1, 0x44), _mm512_shuffle_f32x4(X0, X1, 0xEE));
+    const __m512 y23 = _mm512_add_ps(_mm512_shuffle_f32x4(X2, X3, 0x44), _mm512_shuffle_f32x4(X2, X3, 0xEE));
+    /* y01 = [x0 | x1], y23 = [x2 | x3] (256-bit halves); now each x's two 128-bit halves */
+    const __m512 o = _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, 0x88), _mm512_shuffle_f32x4(y01, y23, 0xDD));
+    /* o = [o_0 | o_1 | o_2 | o_3], 4 lanes each */
+    const __m512 p = _mm512_add_ps(o, _mm512_permute_ps(o, 0xB1));     /* o0+o1, ., o2+o3, . */
+    const __m512 r = _mm512_add_ps(p, _mm512_permute_ps(p, 0x4E));     /* (o0+o1)+(o2+o3)    */
+    const __m512i idx = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12, 8, 4, 0);
+    _mm_storeu_ps(s, _mm512_castps512_ps128(_mm512_permutexvar_ps(idx, r)));
+}
+
+/* one key alone: the same steps on lane-0 scalars */
+static inline float reduce1(__m512 X) {
+    const __m256 x = _mm256_add_ps(_mm512_castps512_ps256(X), _mm512_extractf32x8_ps(X, 1));
+    const __m128 o = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    const __m128 h = _mm_hadd_ps(o, o);
+    return _mm_cvtss_f32(_mm_hadd_ps(h, h));
+}
+
+#define LOADK(p, d) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((p) + (d))))
+
+/* 4 keys' scores for G <= 3 heads: each step of 32 converts the 4 keys' 32 values once
+ * and adds them into every head's (A, B) pair: A = [a0|a1] (values d .. d+15), B =
+ * [a2|a3] (d+16 .. d+31) */
+#define KSTEP(X, d) const __m512 X##a = LOADK(X, d), X##b = LOADK(X, (d) + 16)
+#define HSTEP(g, d)                                                                                    \
+    do {                                                                                               \
+        const __m512 qa_ = _mm512_loadu_ps(q + (g) * D + (d)), qb_ = _mm512_loadu_ps(q + (g) * D + (d) + 16); \
+        A##g##0 = _mm512_fmadd_ps(k0a, qa_, A##g##0), B##g##0 = _mm512_fmadd_ps(k0b, qb_, B##g##0);   \
+        A##g##1 = _mm512_fmadd_ps(k1a, qa_, A##g##1), B##g##1 = _mm512_fmadd_ps(k1b, qb_, B##g##1);   \
+        A##g##2 = _mm512_fmadd_ps(k2a, qa_, A##g##2), B##g##2 = _mm512_fmadd_ps(k2b, qb_, B##g##2);   \
+        A##g##3 = _mm512_fmadd_ps(k3a, qa_, A##g##3), B##g##3 = _mm512_fmadd_ps(k3b, qb_, B##g##3);   \
+    } while (0)
+#define HZERO(g) __m512 A##g##0 = _mm512_setzero_ps(), A##g##1 = A##g##0, A##g##2 = A##g##0, A##g##3 = A##g##0, \
+                        B##g##0 = A##g##0, B##g##1 = A##g##0, B##g##2 = A##g##0, B##g##3 = A##g##0
+#define HOUT(g) reduce4(s + (g) * s_stride + j, key_sum(A##g##0, B##g##0), key_sum(A##g##1, B##g##1), \
+                        key_sum(A##g##2, B##g##2), key_sum(A##g##3, B##g##3))
+
+static inline void scores_g(float *s, int64_t s_stride, const float *q, const int G, const uint16_t *kc, int64_t n,
+                            int64_t stride, int D) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint16_t *k0 = kc + j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        HZERO(0);
+        HZERO(1);
+        HZERO(2);
+        for (int d = 0; d < D; d += 32) {
+            KSTEP(k0, d);
+            KSTEP(k1, d);
+            KSTEP(k2, d);
+            KSTEP(k3, d);
+            HSTEP(0, d);
+            if (G > 1) HSTEP(1, d);
+            if (G > 2) HSTEP(2, d);
+        }
+        HOUT(0);
+        if (G > 1) HOUT(1);
+        if (G > 2) HOUT(2);
+    }
+    for (; j < n; j++) { /* the last keys one at a time, the same steps */
+        const uint16_t *k = kc + j * stride;
+        for (int g = 0; g < G; g++) {
+            const float *qg = q + (int64_t)g * D;
+            __m512 A = _mm512_setzero_ps(), B = A;
+            for (int d = 0; d < D; d += 32) {
+                A = _mm512_fmadd_ps(LOADK(k, d), _mm512_loadu_ps(qg + d), A);
+                B = _mm512_fmadd_ps(LOADK(k, d + 16), _mm512_loadu_ps(qg + d + 16), B);
+            }
+            s[g * s_stride + j] = reduce1(key_sum(A, B));
+        }
+    }
+}
+#undef KSTEP
+#undef HSTEP
+#undef HZERO
+#undef HOUT
+
+void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *kc,
+                                  int64_t n, int64_t stride, int D) {
+    if (G == 1) scores_g(s, s_stride, q, 1, kc, n, stride, D);
+    else if (G == 2) scores_g(s, s_stride, q, 2, kc, n, stride, D);
+    else scores_g(s, s_stride, q, 3, kc, n, stride, D);
+}
+
+/* 8 partial sums (rows j with j mod 32 in o8 .. o8+7) of G <= 3 heads over 16 outputs
+ * d0 .. d0+15, in registers across every such row, then stored into acc[g][32][D] */
+#define ACC_ROW(r)                                                                                     \
+    do {                                                                                               \
+        const int64_t j_ = m + (r);                                                                    \
+        if (j_ < n) {                                                                                  \
+            const __m512 v_ = LOADK(rows[j_], d0);                                                     \
+            c0##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[j_]), c0##r);                                 \
+            if (G > 1) c1##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[p_stride + j_]), c1##r);           \
+            if (G > 2) c2##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[2 * p_stride + j_]), c2##r);       \
+        }                                                                                              \
+    } while (0)
+#define ZERO8(g) __m512 c##g##0 = _mm512_setzero_ps(), c##g##1 = c##g##0, c##g##2 = c##g##0, c##g##3 = c##g##0, \
+                        c##g##4 = c##g##0, c##g##5 = c##g##0, c##g##6 = c##g##0, c##g##7 = c##g##0
+#define STORE8(g)                                                                                      \
+    do {                                                                                               \
+        float *a_ = acc + ((int64_t)(g) * 32 + o8) * D + d0;                                           \
+        _mm512_storeu_ps(a_ + 0 * D, c##g##0), _mm512_storeu_ps(a_ + 1 * D, c##g##1);                  \
+        _mm512_storeu_ps(a_ + 2 * D, c##g##2), _mm512_storeu_ps(a_ + 3 * D, c##g##3);                  \
+        _mm512_storeu_ps(a_ + 4 * D, c##g##4), _mm512_storeu_ps(a_ + 5 * D, c##g##5);                  \
+        _mm512_storeu_ps(a_ + 6 * D, c##g##6), _mm512_storeu_ps(a_ + 7 * D, c##g##7);                  \
+    } while (0)
+
+static inline void accum_pass(float *acc, const float *p, int64_t p_stride, const int G, const uint16_t *const *rows,
+                              int64_t n, int D, int o8, int d0) {
+    ZERO8(0);
+    ZERO8(1);
+    ZERO8(2);
+    for (int64_t m = o8; m < n; m += 32) {
+        ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3);
+        ACC_ROW(4); ACC_ROW(5); ACC_ROW(6); ACC_ROW(7);
+    }
+    STORE8(0);
+    if (G > 1) STORE8(1);
+    if (G > 2) STORE8(2);
+}
+#undef ACC_ROW
+#undef ZERO8
+#undef STORE8
+
+void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
+                                 int64_t n, int D) {
+    for (int d0 = 0; d0 < D; d0 += 16)
+        for (int o8 = 0; o8 < 32; o8 += 8) {
+            /* constant G per call, so the unused heads' chains fold away */
+            if (G == 1) accum_pass(acc, p, p_stride, 1, rows, n, D, o8, d0);
+            else if (G == 2) accum_pass(acc, p, p_stride, 2, rows, n, D, o8, d0);
+            else accum_pass(acc, p, p_stride, 3, rows, n, D, o8, d0);
+        }
+}
+#undef LOADK
