@@ -359,48 +359,58 @@ static void attend_row(const lmc_attn_args *a, int64_t t, int h, float *s) {
 }
 
 #ifndef LMC_SCALAR_ONLY
+/* keys looked ahead by the grouped decode path's prefetches (~2 memory latencies of its work) */
+#define DECODE_AHEAD 32
+
+/* the rows of KV head kvh at positions first .. first+n-1 (K into kr, V into vr, either
+ * may be NULL), from the runs of a paged cache or the one run of a contiguous one */
+static void decode_rows(const lmc_kv_seg *seg, int n_seg, int kvh, int64_t first, int64_t last, const uint16_t **kr,
+                        const uint16_t **vr) {
+    for (int i = 0; i < n_seg; i++) {
+        int64_t lo;
+        const int64_t n = seg_clip(&seg[i], first, last, &lo);
+        if (n <= 0) continue;
+        const uint16_t *k = (const uint16_t *)seg_row(seg[i].k, &seg[i], lo, kvh, 2);
+        const uint16_t *v = (const uint16_t *)seg_row(seg[i].v, &seg[i], lo, kvh, 2);
+        for (int64_t r = 0; r < n; r++) {
+            if (kr) kr[lo - first + r] = k + r * seg[i].row_stride;
+            if (vr) vr[lo - first + r] = v + r * seg[i].row_stride;
+        }
+    }
+}
+
 /* Heads h0 .. h0+nh-1 (nh <= 3, one KV group) of a single F16 query (T = 1): the same
  * numbers as attend_row for each, with each K and V row read once for all of them. s
- * holds lmc_attn_scratch_floats: scores [3][n_ctx], partial sums [3][32][D], row
- * pointers. The next run's keys and this run's values are asked for while a run's
- * keys are scored, so that the rows arrive while the cores work. */
-static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, float *s) {
+ * holds lmc_attn_scratch_floats: scores [3][n_ctx], partial sums [3][32][D], the
+ * rounded queries and the K and V row pointers. The rows come from memory: the scores
+ * kernel asks for keys DECODE_AHEAD on and for the values as it goes, and the first
+ * keys of the next KV head (next_kvh, or -1) are asked for before the weighted sum. */
+static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next_kvh, float *s) {
     const int D = a->D, kvh = h0 / (a->n_head / a->n_head_kv);
     const int64_t Ckv = (int64_t)a->n_head_kv * D, pos = a->pos0;
     const int64_t first = a->window > 0 && pos + 1 > a->window ? pos + 1 - a->window : 0, n_kv = pos + 1 - first;
     const int64_t n_ctx = a->pos0 + a->T;
     float *sc = s, *acc = s + 3 * n_ctx, *qh = acc + 3 * 32 * (int64_t)D;
-    const uint16_t **rows = (const uint16_t **)(((uintptr_t)(qh + 3 * (int64_t)D) + 15) & ~(uintptr_t)15);
+    const uint16_t **kr = (const uint16_t **)(((uintptr_t)(qh + 3 * (int64_t)D) + 15) & ~(uintptr_t)15),
+                   **vr = kr + n_kv;
     memcpy(qh, a->q + (int64_t)h0 * D, (size_t)nh * (size_t)D * sizeof(float));
     g_round_f16(qh, (int64_t)nh * D); /* llama.cpp converts q to the F16 cache's type */
     const lmc_kv_seg whole = {.p0 = 0, .n = pos + 1, .k = a->kc, .v = a->vc, .row_stride = Ckv, .head_stride = D};
     const lmc_kv_seg *seg = a->seg ? a->seg : &whole;
     const int n_seg = a->seg ? a->n_seg : 1;
-    for (int i = 0; i < n_seg; i++) {
-        int64_t lo;
-        const int64_t n = seg_clip(&seg[i], first, pos, &lo);
-        if (n <= 0) continue;
-        const uint16_t *k = (const uint16_t *)seg_row(seg[i].k, &seg[i], lo, kvh, 2);
-        const uint16_t *v = (const uint16_t *)seg_row(seg[i].v, &seg[i], lo, kvh, 2);
-        const int64_t st = seg[i].row_stride;
-        if (i + 1 < n_seg) {
-            int64_t lo1;
-            const int64_t n1 = seg_clip(&seg[i + 1], first, pos, &lo1);
-            const uint8_t *k1 = seg_row(seg[i + 1].k, &seg[i + 1], lo1, kvh, 2);
-            for (int64_t r = 0; r < n1; r++)
-                for (int64_t b = 0; b < 2 * D; b += 64) __builtin_prefetch(k1 + (r * seg[i + 1].row_stride * 2 + b));
-        }
-        for (int64_t r = 0; r < n; r++) {
-            rows[lo - first + r] = v + r * st;
-            for (int64_t b = 0; b < 2 * D; b += 64) __builtin_prefetch((const uint8_t *)(v + r * st) + b);
-        }
-        lmc_attn_scores_group_avx512(sc + (lo - first), n_ctx, qh, nh, k, n, st, D);
+    decode_rows(seg, n_seg, kvh, first, pos, kr, vr);
+    lmc_attn_scores_group_avx512(sc, n_ctx, qh, nh, kr, vr, n_kv, DECODE_AHEAD, D);
+    if (next_kvh >= 0) { /* the next head's first keys (its row pointers go where these were) */
+        const int64_t m = LMC_MIN((int64_t)DECODE_AHEAD, n_kv);
+        decode_rows(seg, n_seg, next_kvh, first, first + m - 1, kr, NULL);
+        for (int64_t j = 0; j < m; j++)
+            for (int b = 0; b < 2 * D; b += 64) __builtin_prefetch((const uint8_t *)kr[j] + b);
     }
     for (int g = 0; g < nh; g++) {
         g_softmax(sc + g * n_ctx, n_kv, a->scale);
         g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
     }
-    lmc_attn_accum_group_avx512(acc, sc, n_ctx, nh, rows, n_kv, D);
+    lmc_attn_accum_group_avx512(acc, sc, n_ctx, nh, vr, n_kv, D);
     for (int g = 0; g < nh; g++) g_accum_reduce(a->out + (int64_t)(h0 + g) * D, acc + (int64_t)g * 32 * D, D, true);
 }
 #endif
@@ -413,7 +423,8 @@ static bool attend_decode_range(const lmc_attn_args *a, int64_t r0, int64_t r1, 
     const int group = a->n_head / a->n_head_kv;
     for (int64_t h = r0; h < r1;) {
         const int64_t end = LMC_MIN(LMC_MIN(r1, (h / group + 1) * group), h + 3);
-        attend_heads_decode(a, (int)h, (int)(end - h), s);
+        const int next_kvh = end < r1 && end / group != h / group ? (int)(end / group) : -1;
+        attend_heads_decode(a, (int)h, (int)(end - h), next_kvh, s);
         h = end;
     }
     return true;

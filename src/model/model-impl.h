@@ -201,8 +201,8 @@ typedef struct lmc_attn_args {
  * partial sums of D floats. */
 static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) {
     /* the grouped decode path (layers.c): scores of 3 heads, their partial sums and
-     * rounded queries, and a row pointer (2 floats) per position */
-    return 5 * n_ctx + 99 * (int64_t)D + 16;
+     * rounded queries, and a K and a V row pointer (2 floats each) per position */
+    return 7 * n_ctx + 99 * (int64_t)D + 16;
 }
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
 /* Whether one decode token's heads of a KV group go through attn_avx512.c together
@@ -222,11 +222,12 @@ void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f
                               int64_t stride, int D, int P);
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order);
 /* attn_avx512.c (see there): one query's scores for G heads (q [G][D], rounded to F16;
- * s + g * s_stride) over n F16 keys stride elements apart, and their p.V partial sums
- * acc[G][32][D] over the V rows rows[0..n-1] (row j into sum j mod 32). D % 32 == 0,
+ * s + g * s_stride) over the n F16 key rows krows[0..n-1], asking for the keys `ahead`
+ * on and for the value rows vrows[] (if not NULL) as it goes; and their p.V partial sums
+ * acc[G][32][D] over the value rows rows[0..n-1] (row j into sum j mod 32). D % 32 == 0,
  * G <= 3. */
-void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *kc,
-                                  int64_t n, int64_t stride, int D);
+void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *const *krows,
+                                  const uint16_t *const *vrows, int64_t n, int64_t ahead, int D);
 void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
                                  int64_t n, int D);
 void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
