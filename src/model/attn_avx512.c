@@ -8,6 +8,8 @@
  *           halves [a0|a1], [a2|a3]), then (a0+a2)+(a1+a3), its 128-bit fold and the
  *           two hadd steps, done lane-wise for 4 keys at once;
  *   accum:  row j into partial sum j mod 32, each sum one fma chain in j order.
+ * The rows come from memory (a step of 16 streams reads ~70 MB of K/V): the scores loop
+ * asks for keys a fixed distance ahead and for the values as it goes.
  * Called only when the CPU has AVX-512 (layers.c). */
 #include "model-impl.h"
 
