@@ -110,7 +110,9 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
-        /* 8 tokens per pass over the weights where there are 8, then 4: TOKENS steps and
+        /* 16 tokens per pass over the weights where there are 16, then 8, then 4 (16 give
+         * a group's weights, read from memory on the first pass, enough work to hide the
+         * reading): TOKENS steps and
          * STORES writes the pass's accumulators c0.. (a group's weights come in from memory
          * on the batch's first pass) */
 #define R16_Q80_PASS(TOKENS, STORES)                                                                 \
@@ -131,6 +133,14 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
 #define R16_Q80_T8 R16_Q80_T4; R16_Q80_T(4); R16_Q80_T(5); R16_Q80_T(6); R16_Q80_T(7)
 #define R16_ST4 R16_ST(0); R16_ST(1); R16_ST(2); R16_ST(3)
 #define R16_ST8 R16_ST4; R16_ST(4); R16_ST(5); R16_ST(6); R16_ST(7)
+#define R16_Q80_T16 R16_Q80_T8; R16_Q80_T(8); R16_Q80_T(9); R16_Q80_T(10); R16_Q80_T(11); \
+    R16_Q80_T(12); R16_Q80_T(13); R16_Q80_T(14); R16_Q80_T(15)
+#define R16_ST16 R16_ST8; R16_ST(8); R16_ST(9); R16_ST(10); R16_ST(11); R16_ST(12); R16_ST(13); R16_ST(14); R16_ST(15)
+        for (; t + 16 <= n_tok; t += 16) {
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+            __m512 c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
+            R16_Q80_PASS(R16_Q80_T16, R16_ST16);
+        }
         for (; t + 8 <= n_tok; t += 8) {
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
             R16_Q80_PASS(R16_Q80_T8, R16_ST8);
@@ -139,6 +149,8 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
             R16_Q80_PASS(R16_Q80_T4, R16_ST4);
         }
+#undef R16_ST16
+#undef R16_Q80_T16
 #undef R16_ST8
 #undef R16_ST4
 #undef R16_Q80_T8
@@ -188,48 +200,55 @@ void lmc_q4_1_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) { /* two groups at once, as for Q8_0 */
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
-        /* 8 tokens per pass over the weights; their min chains (m * s, the same per
-         * (row, token) chain in its own order) in a second, short pass, which keeps the
-         * 8 dot accumulators and the weights in registers */
-        for (; t + 8 <= n_tok; t += 8) {
-            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-            const float *d0 = yd + t * nb, *s0 = ys + t * nb;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb);
-                R16_Q41_LOAD(b, bh);
-                (void)mx;
-                R16_Q41_DOT(c0, R8_Q41_Q(0), d0[i]);
-                R16_Q41_DOT(c1, R8_Q41_Q(1), d0[nb + i]);
-                R16_Q41_DOT(c2, R8_Q41_Q(2), d0[2 * nb + i]);
-                R16_Q41_DOT(c3, R8_Q41_Q(3), d0[3 * nb + i]);
-                R16_Q41_DOT(c4, R8_Q41_Q(4), d0[4 * nb + i]);
-                R16_Q41_DOT(c5, R8_Q41_Q(5), d0[5 * nb + i]);
-                R16_Q41_DOT(c6, R8_Q41_Q(6), d0[6 * nb + i]);
-                R16_Q41_DOT(c7, R8_Q41_Q(7), d0[7 * nb + i]);
-            }
-            __m512 m0 = _mm512_setzero_ps(), m1 = m0, m2 = m0, m3 = m0, m4 = m0, m5 = m0, m6 = m0, m7 = m0;
-            for (int64_t i = 0; i < nb; i++) {
-                const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;
-                const __m512 mx = _mm512_cvtph_ps(pair128(b + 16, bh + 16));
-                m0 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[i]), m0);
-                m1 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[nb + i]), m1);
-                m2 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[2 * nb + i]), m2);
-                m3 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[3 * nb + i]), m3);
-                m4 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[4 * nb + i]), m4);
-                m5 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[5 * nb + i]), m5);
-                m6 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[6 * nb + i]), m6);
-                m7 = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[7 * nb + i]), m7);
-            }
-            _mm512_storeu_ps(Y + t * ldy + g * 8, _mm512_add_ps(c0, m0));
-            _mm512_storeu_ps(Y + (t + 1) * ldy + g * 8, _mm512_add_ps(c1, m1));
-            _mm512_storeu_ps(Y + (t + 2) * ldy + g * 8, _mm512_add_ps(c2, m2));
-            _mm512_storeu_ps(Y + (t + 3) * ldy + g * 8, _mm512_add_ps(c3, m3));
-            _mm512_storeu_ps(Y + (t + 4) * ldy + g * 8, _mm512_add_ps(c4, m4));
-            _mm512_storeu_ps(Y + (t + 5) * ldy + g * 8, _mm512_add_ps(c5, m5));
-            _mm512_storeu_ps(Y + (t + 6) * ldy + g * 8, _mm512_add_ps(c6, m6));
-            _mm512_storeu_ps(Y + (t + 7) * ldy + g * 8, _mm512_add_ps(c7, m7));
+        /* 16 tokens per pass over the weights where there are 16 (so that a group's
+         * weights, read from memory on the first pass, meet enough work to hide the
+         * reading), then 8; their min chains (m * s, the same per (row, token) chain in
+         * its own order) in a second, short pass, which keeps the dot accumulators and
+         * the weights in registers. ZM declares the min accumulators, DOTS, MINS and
+         * STORES are the pass's token steps. */
+#define R16_Q41_PASS(DOTS, ZM, MINS, STORES)                                                         \
+    do {                                                                                             \
+        const float *d0 = yd + t * nb, *s0 = ys + t * nb;                                            \
+        for (int64_t i = 0; i < nb; i++) {                                                           \
+            const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;                       \
+            if (t == 0) pf_span(b + R8_FIRST_PASS_AHEAD, gb), pf_span(bh + R8_FIRST_PASS_AHEAD, gb); \
+            R16_Q41_LOAD(b, bh);                                                                     \
+            (void)mx;                                                                                \
+            DOTS;                                                                                    \
+        }                                                                                            \
+        ZM;                                                                                          \
+        for (int64_t i = 0; i < nb; i++) {                                                           \
+            const uint8_t *b = pg + (size_t)i * gb, *bh = ph + (size_t)i * gb;                       \
+            const __m512 mx = _mm512_cvtph_ps(pair128(b + 16, bh + 16));                            \
+            MINS;                                                                                    \
+        }                                                                                            \
+        STORES;                                                                                      \
+    } while (0)
+#define Q41_D(k) R16_Q41_DOT(c##k, R8_Q41_Q(k), d0[(k) * nb + i])
+#define Q41_M(k) m##k = _mm512_fmadd_ps(mx, _mm512_set1_ps(s0[(k) * nb + i]), m##k)
+#define Q41_ST(k) _mm512_storeu_ps(Y + (t + (k)) * ldy + g * 8, _mm512_add_ps(c##k, m##k))
+#define Q41_8(X) X(0); X(1); X(2); X(3); X(4); X(5); X(6); X(7)
+#define Q41_16(X) Q41_8(X); X(8); X(9); X(10); X(11); X(12); X(13); X(14); X(15)
+#define Z8(v) __m512 v##0 = _mm512_setzero_ps(), v##1 = v##0, v##2 = v##0, v##3 = v##0, v##4 = v##0, \
+                     v##5 = v##0, v##6 = v##0, v##7 = v##0
+#define Z16(v) Z8(v); __m512 v##8 = v##0, v##9 = v##0, v##10 = v##0, v##11 = v##0, v##12 = v##0,     \
+                      v##13 = v##0, v##14 = v##0, v##15 = v##0
+        for (; t + 16 <= n_tok; t += 16) {
+            Z16(c);
+            R16_Q41_PASS(Q41_16(Q41_D), Z16(m), Q41_16(Q41_M), Q41_16(Q41_ST));
         }
+        for (; t + 8 <= n_tok; t += 8) {
+            Z8(c);
+            R16_Q41_PASS(Q41_8(Q41_D), Z8(m), Q41_8(Q41_M), Q41_8(Q41_ST));
+        }
+#undef Z16
+#undef Z8
+#undef Q41_16
+#undef Q41_8
+#undef Q41_ST
+#undef Q41_M
+#undef Q41_D
+#undef R16_Q41_PASS
         for (; t + 4 <= n_tok; t += 4) {
             __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, m0 = c0, m1 = c0, m2 = c0, m3 = c0;
             const float *d0 = yd + t * nb, *s0 = ys + t * nb;

@@ -45,9 +45,10 @@ static float ref_dot(lmc_type t, const void *wrow, const void *arow, int64_t nb)
 
 static void check_type(lmc_type type, lmc_threadpool *tp) {
     const char *name = lmc_type_name(type);
-    /* 23 tokens: two 8-token passes, a 4-token one and a tail of 3; 40 rows: two pairs of
-     * 8-row groups (the 512-bit path) and a last group alone */
-    const int64_t n_out = 40, n_in = 160, nb = n_in / 32, n_tok = 23;
+    /* 31 tokens: a 16-token pass, an 8-token and a 4-token one and a tail of 3 (the 512-bit
+     * path; the 256-bit one takes 4 at a time); 40 rows: two pairs of 8-row groups (the
+     * 512-bit path) and a last group alone */
+    const int64_t n_out = 40, n_in = 160, nb = n_in / 32, n_tok = 31;
     CHECK(lmc_r8_fits(type, n_out, n_in));
     CHECK(!lmc_r8_fits(type, 12, n_in) && !lmc_r8_fits(type, n_out, 48) && !lmc_r8_fits(LMC_TYPE_Q4_K, 256, 256));
     const size_t rb = lmc_type_row_bytes(type, n_in);
