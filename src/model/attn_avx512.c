@@ -123,54 +123,61 @@ void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, in
     else scores_g(s, s_stride, q, 3, krows, vrows, n, ahead, D);
 }
 
-/* 8 partial sums (rows j with j mod 32 in o8 .. o8+7) of G <= 3 heads over 16 outputs
- * d0 .. d0+15, in registers across every such row, then stored into acc[g][32][D] */
+/* 4 partial sums (rows j with j mod 32 in o4 .. o4+3) of G <= 3 heads over 32 outputs
+ * d0 .. d0+31, in registers across every such row (24 of them: each row's two converted
+ * halves and each head's weight are used twice), then stored into acc[g][32][D] */
 #define ACC_ROW(r)                                                                                     \
     do {                                                                                               \
         const int64_t j_ = m + (r);                                                                    \
         if (j_ < n) {                                                                                  \
-            const __m512 v_ = LOADK(rows[j_], d0);                                                     \
-            c0##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[j_]), c0##r);                                 \
-            if (G > 1) c1##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[p_stride + j_]), c1##r);           \
-            if (G > 2) c2##r = _mm512_fmadd_ps(v_, _mm512_set1_ps(p[2 * p_stride + j_]), c2##r);       \
+            const __m512 va_ = LOADK(rows[j_], d0), vb_ = LOADK(rows[j_], d0 + 16);                     \
+            const __m512 w0_ = _mm512_set1_ps(p[j_]);                                                  \
+            c0##r##a = _mm512_fmadd_ps(va_, w0_, c0##r##a), c0##r##b = _mm512_fmadd_ps(vb_, w0_, c0##r##b); \
+            if (G > 1) {                                                                               \
+                const __m512 w1_ = _mm512_set1_ps(p[p_stride + j_]);                                   \
+                c1##r##a = _mm512_fmadd_ps(va_, w1_, c1##r##a), c1##r##b = _mm512_fmadd_ps(vb_, w1_, c1##r##b); \
+            }                                                                                          \
+            if (G > 2) {                                                                               \
+                const __m512 w2_ = _mm512_set1_ps(p[2 * p_stride + j_]);                               \
+                c2##r##a = _mm512_fmadd_ps(va_, w2_, c2##r##a), c2##r##b = _mm512_fmadd_ps(vb_, w2_, c2##r##b); \
+            }                                                                                          \
         }                                                                                              \
     } while (0)
-#define ZERO8(g) __m512 c##g##0 = _mm512_setzero_ps(), c##g##1 = c##g##0, c##g##2 = c##g##0, c##g##3 = c##g##0, \
-                        c##g##4 = c##g##0, c##g##5 = c##g##0, c##g##6 = c##g##0, c##g##7 = c##g##0
-#define STORE8(g)                                                                                      \
+#define ZERO4(g) __m512 c##g##0a = _mm512_setzero_ps(), c##g##0b = c##g##0a, c##g##1a = c##g##0a, c##g##1b = c##g##0a, \
+                        c##g##2a = c##g##0a, c##g##2b = c##g##0a, c##g##3a = c##g##0a, c##g##3b = c##g##0a
+#define STORE4(g)                                                                                      \
     do {                                                                                               \
-        float *a_ = acc + ((int64_t)(g) * 32 + o8) * D + d0;                                           \
-        _mm512_storeu_ps(a_ + 0 * D, c##g##0), _mm512_storeu_ps(a_ + 1 * D, c##g##1);                  \
-        _mm512_storeu_ps(a_ + 2 * D, c##g##2), _mm512_storeu_ps(a_ + 3 * D, c##g##3);                  \
-        _mm512_storeu_ps(a_ + 4 * D, c##g##4), _mm512_storeu_ps(a_ + 5 * D, c##g##5);                  \
-        _mm512_storeu_ps(a_ + 6 * D, c##g##6), _mm512_storeu_ps(a_ + 7 * D, c##g##7);                  \
+        float *a_ = acc + ((int64_t)(g) * 32 + o4) * D + d0;                                           \
+        _mm512_storeu_ps(a_, c##g##0a), _mm512_storeu_ps(a_ + 16, c##g##0b);                           \
+        _mm512_storeu_ps(a_ + D, c##g##1a), _mm512_storeu_ps(a_ + D + 16, c##g##1b);                   \
+        _mm512_storeu_ps(a_ + 2 * D, c##g##2a), _mm512_storeu_ps(a_ + 2 * D + 16, c##g##2b);           \
+        _mm512_storeu_ps(a_ + 3 * D, c##g##3a), _mm512_storeu_ps(a_ + 3 * D + 16, c##g##3b);           \
     } while (0)
 
 static inline void accum_pass(float *acc, const float *p, int64_t p_stride, const int G, const uint16_t *const *rows,
-                              int64_t n, int D, int o8, int d0) {
-    ZERO8(0);
-    ZERO8(1);
-    ZERO8(2);
-    for (int64_t m = o8; m < n; m += 32) {
+                              int64_t n, int D, int o4, int d0) {
+    ZERO4(0);
+    ZERO4(1);
+    ZERO4(2);
+    for (int64_t m = o4; m < n; m += 32) {
         ACC_ROW(0); ACC_ROW(1); ACC_ROW(2); ACC_ROW(3);
-        ACC_ROW(4); ACC_ROW(5); ACC_ROW(6); ACC_ROW(7);
     }
-    STORE8(0);
-    if (G > 1) STORE8(1);
-    if (G > 2) STORE8(2);
+    STORE4(0);
+    if (G > 1) STORE4(1);
+    if (G > 2) STORE4(2);
 }
 #undef ACC_ROW
-#undef ZERO8
-#undef STORE8
+#undef ZERO4
+#undef STORE4
 
 void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
                                  int64_t n, int D) {
-    for (int d0 = 0; d0 < D; d0 += 16)
-        for (int o8 = 0; o8 < 32; o8 += 8) {
+    for (int d0 = 0; d0 < D; d0 += 32)
+        for (int o4 = 0; o4 < 32; o4 += 4) {
             /* constant G per call, so the unused heads' chains fold away */
-            if (G == 1) accum_pass(acc, p, p_stride, 1, rows, n, D, o8, d0);
-            else if (G == 2) accum_pass(acc, p, p_stride, 2, rows, n, D, o8, d0);
-            else accum_pass(acc, p, p_stride, 3, rows, n, D, o8, d0);
+            if (G == 1) accum_pass(acc, p, p_stride, 1, rows, n, D, o4, d0);
+            else if (G == 2) accum_pass(acc, p, p_stride, 2, rows, n, D, o4, d0);
+            else accum_pass(acc, p, p_stride, 3, rows, n, D, o4, d0);
         }
 }
 #undef LOADK
