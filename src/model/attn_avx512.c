@@ -70,8 +70,8 @@ static inline void pf_row(const uint16_t *r, int D, bool l2) {
     }
 }
 
-static inline void scores_g(float *s, int64_t s_stride, const float *q, const int G, const uint16_t *const *krows,
-                            const uint16_t *const *vrows, int64_t n, int64_t ahead, int D) {
+static inline void scores_g(float *s, int64_t s_stride, const float *q, const uint16_t *const *krows,
+                            const uint16_t *const *vrows, int64_t n, int64_t ahead, int D, const int G) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
         const uint16_t *k0 = krows[j], *k1 = krows[j + 1], *k2 = krows[j + 2], *k3 = krows[j + 3];
@@ -118,9 +118,7 @@ static inline void scores_g(float *s, int64_t s_stride, const float *q, const in
 
 void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *const *krows,
                                   const uint16_t *const *vrows, int64_t n, int64_t ahead, int D) {
-    if (G == 1) scores_g(s, s_stride, q, 1, krows, vrows, n, ahead, D);
-    else if (G == 2) scores_g(s, s_stride, q, 2, krows, vrows, n, ahead, D);
-    else scores_g(s, s_stride, q, 3, krows, vrows, n, ahead, D);
+    LMC_WITH_G(G, scores_g, s, s_stride, q, krows, vrows, n, ahead, D);
 }
 
 /* 4 partial sums (rows j with j mod 32 in o4 .. o4+3) of G <= 3 heads over 32 outputs
@@ -154,8 +152,8 @@ void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, in
         _mm512_storeu_ps(a_ + 3 * D, c##g##3a), _mm512_storeu_ps(a_ + 3 * D + 16, c##g##3b);           \
     } while (0)
 
-static inline void accum_pass(float *acc, const float *p, int64_t p_stride, const int G, const uint16_t *const *rows,
-                              int64_t n, int D, int o4, int d0) {
+static inline void accum_pass(float *acc, const float *p, int64_t p_stride, const uint16_t *const *rows, int64_t n,
+                              int D, int o4, int d0, const int G) {
     ZERO4(0);
     ZERO4(1);
     ZERO4(2);
@@ -174,10 +172,7 @@ void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, i
                                  int64_t n, int D) {
     for (int d0 = 0; d0 < D; d0 += 32)
         for (int o4 = 0; o4 < 32; o4 += 4) {
-            /* constant G per call, so the unused heads' chains fold away */
-            if (G == 1) accum_pass(acc, p, p_stride, 1, rows, n, D, o4, d0);
-            else if (G == 2) accum_pass(acc, p, p_stride, 2, rows, n, D, o4, d0);
-            else accum_pass(acc, p, p_stride, 3, rows, n, D, o4, d0);
+            LMC_WITH_G(G, accum_pass, acc, p, p_stride, rows, n, D, o4, d0);
         }
 }
 #undef LOADK

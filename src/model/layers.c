@@ -234,13 +234,23 @@ static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t,
                             int) = accum_rows_scalar;
 static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
 
-/* one decode token's heads of a KV group together (attn_avx512.c), when the CPU has it */
-static bool g_group_decode = false;
+/* one decode token's heads of a KV group together: 0 off, 1 with AVX-512 (attn_avx512.c),
+ * 2 with AVX2 (layers_avx2.c); what the CPU has is in g_group_best */
+static int g_group_decode = 0, g_group_best = 0;
+#ifndef LMC_SCALAR_ONLY
+static void (*g_scores_group)(float *, int64_t, const float *, int, const uint16_t *const *, const uint16_t *const *,
+                              int64_t, int64_t, int);
+static void (*g_accum_group)(float *, const float *, int64_t, int, const uint16_t *const *, int64_t, int);
+#endif
 
 static void pick_kernels(void) {
 #ifndef LMC_SCALAR_ONLY
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        g_group_best = strcmp(lmc_kernels_isa(), "avx512") == 0 ? 1 : strcmp(lmc_kernels_isa(), "avx2") == 0 ? 2 : 0;
     const char *grp = getenv("LMC_ATTN_GROUP"); /* 0: per-head loops, for comparisons */
-    g_group_decode = strcmp(lmc_kernels_isa(), "avx512") == 0 && !(grp && strcmp(grp, "0") == 0);
+    g_group_decode = grp && strcmp(grp, "0") == 0 ? 0 : g_group_best;
+    g_scores_group = g_group_decode == 1 ? lmc_attn_scores_group_avx512 : lmc_attn_scores_group_avx2;
+    g_accum_group = g_group_decode == 1 ? lmc_attn_accum_group_avx512 : lmc_attn_accum_group_avx2;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
         g_scores = lmc_attn_scores_avx2;
         g_softmax = lmc_attn_softmax_avx2;
@@ -380,7 +390,8 @@ static void decode_rows(const lmc_kv_seg *seg, int n_seg, int kvh, int64_t first
 }
 
 /* Heads h0 .. h0+nh-1 (nh <= 3, one KV group) of a single F16 query (T = 1): the same
- * numbers as attend_row for each, with each K and V row read once for all of them. s
+ * numbers as attend_row for each, with each K and V row read once for all of them
+ * (g_scores_group, g_accum_group: attn_avx512.c's or layers_avx2.c's kernels). s
  * holds lmc_attn_scratch_floats: scores [3][n_ctx], partial sums [3][32][D], the
  * rounded queries and the K and V row pointers. The rows come from memory: the scores
  * kernel asks for keys DECODE_AHEAD on and for the values as it goes, and the first
@@ -399,7 +410,7 @@ static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next
     const lmc_kv_seg *seg = a->seg ? a->seg : &whole;
     const int n_seg = a->seg ? a->n_seg : 1;
     decode_rows(seg, n_seg, kvh, first, pos, kr, vr);
-    lmc_attn_scores_group_avx512(sc, n_ctx, qh, nh, kr, vr, n_kv, DECODE_AHEAD, D);
+    g_scores_group(sc, n_ctx, qh, nh, kr, vr, n_kv, DECODE_AHEAD, D);
     if (next_kvh >= 0) { /* the next head's first keys (its row pointers go where these were) */
         const int64_t m = LMC_MIN((int64_t)DECODE_AHEAD, n_kv);
         decode_rows(seg, n_seg, next_kvh, first, first + m - 1, kr, NULL);
@@ -410,7 +421,7 @@ static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next
         g_softmax(sc + g * n_ctx, n_kv, a->scale);
         g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
     }
-    lmc_attn_accum_group_avx512(acc, sc, n_ctx, nh, vr, n_kv, D);
+    g_accum_group(acc, sc, n_ctx, nh, vr, n_kv, D);
     for (int g = 0; g < nh; g++) g_accum_reduce(a->out + (int64_t)(h0 + g) * D, acc + (int64_t)g * 32 * D, D, true);
 }
 #endif
@@ -455,11 +466,19 @@ void lmc_f32_to_f16_row(uint16_t *dst, const float *x, int64_t n) {
     g_to_f16_row(dst, x, n);
 }
 
-bool lmc_attn_group_decode(int on) {
+int lmc_attn_group_decode(int mode) {
     pthread_once(&g_simd_once, pick_kernels);
-    static bool avail = false, seen = false;
-    if (!seen) avail = g_group_decode, seen = true; /* what pick_kernels found */
-    if (on >= 0) g_group_decode = avail && on;
+#ifndef LMC_SCALAR_ONLY
+    if (mode == 0 || (mode == 1 && g_group_best == 1) || (mode == 2 && g_group_best >= 1)) {
+        g_group_decode = mode;
+        g_scores_group = mode == 1 ? lmc_attn_scores_group_avx512 : lmc_attn_scores_group_avx2;
+        g_accum_group = mode == 1 ? lmc_attn_accum_group_avx512 : lmc_attn_accum_group_avx2;
+    } else if (mode > 0) {
+        return -1;
+    }
+#else
+    if (mode > 0) return -1;
+#endif
     return g_group_decode;
 }
 

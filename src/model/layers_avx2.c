@@ -296,6 +296,131 @@ void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f
 #undef ACCUM_BODY
 }
 
+/* ---- one decode token, the heads of a KV group together (AVX2) --------------------------
+ * attn_avx512.c's scheme with 256-bit vectors: each K and V row converted once for up to 3
+ * heads, each head's key in the vec_dot order above (4 accumulators over steps of 32, the
+ * 128-bit fold, 4 keys' two hadd steps at once), the 32 p.V partial sums in registers
+ * across rows, 4 of them x 8 outputs a pass. Same operations, same bits as the per-head
+ * loops (test_attn_group). D % 32 == 0, G <= 3. */
+static inline void pf_row2(const uint16_t *r, int D, bool l2) {
+    for (int b = 0; b < 2 * D; b += 64) {
+        if (l2) _mm_prefetch((const char *)r + b, _MM_HINT_T1);
+        else _mm_prefetch((const char *)r + b, _MM_HINT_T0);
+    }
+}
+
+#define GK_ACC(g)                                                                                     \
+    do {                                                                                              \
+        const float *qg_ = q + (g) * D + d;                                                           \
+        a##g##0 = _mm256_fmadd_ps(k0, _mm256_loadu_ps(qg_), a##g##0);                                 \
+        a##g##1 = _mm256_fmadd_ps(k1, _mm256_loadu_ps(qg_ + 8), a##g##1);                             \
+        a##g##2 = _mm256_fmadd_ps(k2, _mm256_loadu_ps(qg_ + 16), a##g##2);                            \
+        a##g##3 = _mm256_fmadd_ps(k3, _mm256_loadu_ps(qg_ + 24), a##g##3);                            \
+    } while (0)
+#define GK_ZERO(g) __m256 a##g##0 = _mm256_setzero_ps(), a##g##1 = a##g##0, a##g##2 = a##g##0, a##g##3 = a##g##0
+#define GK_FOLD(g)                                                                                    \
+    do {                                                                                              \
+        const __m256 x_ = _mm256_add_ps(_mm256_add_ps(a##g##0, a##g##2), _mm256_add_ps(a##g##1, a##g##3)); \
+        t[g] = _mm_add_ps(_mm256_castps256_ps128(x_), _mm256_extractf128_ps(x_, 1));                 \
+    } while (0)
+
+/* one key's 128-bit folds for G heads into t[0..G-1] */
+static inline void group_key(__m128 *t, const float *q, const int G, const uint16_t *k, int D) {
+    GK_ZERO(0);
+    GK_ZERO(1);
+    GK_ZERO(2);
+    for (int d = 0; d < D; d += 32) {
+        const __m256 k0 = LOAD8_F16(k, d), k1 = LOAD8_F16(k, d + 8), k2 = LOAD8_F16(k, d + 16),
+                     k3 = LOAD8_F16(k, d + 24);
+        GK_ACC(0);
+        if (G > 1) GK_ACC(1);
+        if (G > 2) GK_ACC(2);
+    }
+    GK_FOLD(0);
+    if (G > 1) GK_FOLD(1);
+    if (G > 2) GK_FOLD(2);
+}
+#undef GK_ACC
+#undef GK_ZERO
+#undef GK_FOLD
+
+static inline void scores_group2(float *s, int64_t s_stride, const float *q, const uint16_t *const *krows,
+                                 const uint16_t *const *vrows, int64_t n, int64_t ahead, int D, const int G) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        for (int64_t i = j + ahead; i < LMC_MIN(j + ahead + 4, n); i++) pf_row2(krows[i], D, false);
+        if (vrows)
+            for (int64_t i = j; i < j + 4; i++) pf_row2(vrows[i], D, true);
+        __m128 t0[3], t1[3], t2[3], t3[3];
+        group_key(t0, q, G, krows[j], D);
+        group_key(t1, q, G, krows[j + 1], D);
+        group_key(t2, q, G, krows[j + 2], D);
+        group_key(t3, q, G, krows[j + 3], D);
+        for (int g = 0; g < G; g++)
+            _mm_storeu_ps(s + g * s_stride + j, _mm_hadd_ps(_mm_hadd_ps(t0[g], t1[g]), _mm_hadd_ps(t2[g], t3[g])));
+    }
+    for (; j < n; j++) {
+        if (vrows) pf_row2(vrows[j], D, true);
+        __m128 t[3];
+        group_key(t, q, G, krows[j], D);
+        for (int g = 0; g < G; g++) {
+            const __m128 h = _mm_hadd_ps(t[g], t[g]);
+            s[g * s_stride + j] = _mm_cvtss_f32(_mm_hadd_ps(h, h));
+        }
+    }
+}
+
+void lmc_attn_scores_group_avx2(float *s, int64_t s_stride, const float *q, int G, const uint16_t *const *krows,
+                                const uint16_t *const *vrows, int64_t n, int64_t ahead, int D) {
+    LMC_WITH_G(G, scores_group2, s, s_stride, q, krows, vrows, n, ahead, D);
+}
+
+/* 4 partial sums (rows j with j mod 32 in o4 .. o4+3) of G <= 3 heads over outputs
+ * d0 .. d0+7, in 12 registers across every such row */
+#define GA_ROW(r)                                                                                     \
+    do {                                                                                              \
+        const int64_t j_ = m + (r);                                                                   \
+        if (j_ < n) {                                                                                 \
+            const __m256 v_ = LOAD8_F16(rows[j_], d0);                                                \
+            c0##r = _mm256_fmadd_ps(v_, _mm256_broadcast_ss(p + j_), c0##r);                          \
+            if (G > 1) c1##r = _mm256_fmadd_ps(v_, _mm256_broadcast_ss(p + p_stride + j_), c1##r);    \
+            if (G > 2) c2##r = _mm256_fmadd_ps(v_, _mm256_broadcast_ss(p + 2 * p_stride + j_), c2##r); \
+        }                                                                                             \
+    } while (0)
+#define GA_ZERO(g) __m256 c##g##0 = _mm256_setzero_ps(), c##g##1 = c##g##0, c##g##2 = c##g##0, c##g##3 = c##g##0
+#define GA_STORE(g)                                                                                   \
+    do {                                                                                              \
+        float *a_ = acc + ((int64_t)(g) * 32 + o4) * D + d0;                                          \
+        _mm256_storeu_ps(a_, c##g##0), _mm256_storeu_ps(a_ + D, c##g##1);                             \
+        _mm256_storeu_ps(a_ + 2 * D, c##g##2), _mm256_storeu_ps(a_ + 3 * D, c##g##3);                 \
+    } while (0)
+static inline void accum_group2(float *acc, const float *p, int64_t p_stride, const uint16_t *const *rows, int64_t n,
+                                int D, int o4, int d0, const int G) {
+    GA_ZERO(0);
+    GA_ZERO(1);
+    GA_ZERO(2);
+    for (int64_t m = o4; m < n; m += 32) {
+        GA_ROW(0);
+        GA_ROW(1);
+        GA_ROW(2);
+        GA_ROW(3);
+    }
+    GA_STORE(0);
+    if (G > 1) GA_STORE(1);
+    if (G > 2) GA_STORE(2);
+}
+#undef GA_ROW
+#undef GA_ZERO
+#undef GA_STORE
+
+void lmc_attn_accum_group_avx2(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
+                               int64_t n, int D) {
+    for (int d0 = 0; d0 < D; d0 += 8)
+        for (int o4 = 0; o4 < 32; o4 += 4) {
+            LMC_WITH_G(G, accum_group2, acc, p, p_stride, rows, n, D, o4, d0);
+        }
+}
+
 /* The partial sums added as llama.cpp adds them, 8 outputs d at a time (the same
  * operations per d as one at a time). */
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order) {

@@ -205,10 +205,12 @@ static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) {
     return 7 * n_ctx + 99 * (int64_t)D + 16;
 }
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
-/* Whether one decode token's heads of a KV group go through attn_avx512.c together
- * (F16 cache, D % 32 == 0, an AVX-512 CPU; LMC_ATTN_GROUP=0 turns it off): on 0 or 1
- * sets it (tests compare the two paths; not while attention runs), -1 only asks. */
-bool lmc_attn_group_decode(int on);
+/* How one decode token's heads of a KV group are attended (F16 cache, D % 32 == 0):
+ * 0 one head at a time, 1 together with AVX-512 kernels (attn_avx512.c), 2 together with
+ * AVX2 ones (layers_avx2.c). The default is the best the CPU has (LMC_KERNELS=avx2: 2;
+ * LMC_ATTN_GROUP=0: 0). mode 0, 1 or 2 sets it (tests compare the paths; not while
+ * attention runs) and returns it, or -1 if the CPU lacks it; -1 only asks. */
+int lmc_attn_group_decode(int mode);
 #ifndef LMC_SCALAR_ONLY
 /* layers_avx2.c (see there): s[j] = q . k_j over n_kv cache rows stride elements apart
  * (F16 when f16, else F32); in-place softmax of scale * s; out[D] = sum_j p[j] v_j. */
@@ -230,6 +232,19 @@ void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, in
                                   const uint16_t *const *vrows, int64_t n, int64_t ahead, int D);
 void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
                                  int64_t n, int D);
+/* fn(..., G) with G a constant 1, 2 or 3, so that the unused heads' code folds away
+ * (the grouped kernels' inline bodies take G last) */
+#define LMC_WITH_G(G, fn, ...)                                                                    \
+    do {                                                                                          \
+        if ((G) == 1) fn(__VA_ARGS__, 1);                                                         \
+        else if ((G) == 2) fn(__VA_ARGS__, 2);                                                    \
+        else fn(__VA_ARGS__, 3);                                                                  \
+    } while (0)
+/* layers_avx2.c: the same two with 256-bit vectors (same bits) */
+void lmc_attn_scores_group_avx2(float *s, int64_t s_stride, const float *q, int G, const uint16_t *const *krows,
+                                const uint16_t *const *vrows, int64_t n, int64_t ahead, int D);
+void lmc_attn_accum_group_avx2(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
+                               int64_t n, int D);
 void lmc_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
 /* x[n] rounded to the nearest F16 value, kept as float */
 void lmc_round_f16_avx2(float *x, int64_t n);

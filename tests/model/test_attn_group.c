@@ -1,10 +1,11 @@
 /* test_attn_group.c — one decode token's attention with the heads of a KV group taken
- * together (src/model/attn_avx512.c) gives the bits of the per-head loops
- * (layers_avx2.c, which follow llama.cpp's order) for every head: over group sizes
- * 1 to 6 (sub-groups of at most 3), head sizes 32 to 128, context lengths around the
- * 4-key and 32-row steps, sliding windows (runs that start off a multiple of 32), a
- * contiguous cache and paged blocks of 16 and of 5 positions, and head ranges split
- * over 2 threads across a group. Without an AVX-512 CPU there is nothing to compare. */
+ * together (AVX-512: src/model/attn_avx512.c; AVX2: layers_avx2.c) gives the bits of the
+ * per-head loops (layers_avx2.c, which follow llama.cpp's order) for every head: over
+ * group sizes 1 to 6 (sub-groups of at most 3), head sizes 32 to 128, context lengths
+ * around the 4-key and 32-row steps, sliding windows (runs that start off a multiple of
+ * 32), a contiguous cache and paged blocks of 16 and of 5 positions, and head ranges split
+ * over 2 threads across a group. Each grouped variant the CPU has is compared; without
+ * AVX2 there is nothing to compare. */
 #include "test_util.h"
 #include "lmc.h"
 #include "../../src/model/model-impl.h"
@@ -19,10 +20,10 @@ static float frand(void) {
     return (float)((double)(g_s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-/* out for the query at position N-1 of a cache of N positions, through the grouped path
- * (group 1) or the per-head one (group 0); paged: blocks of S positions, head-major,
+/* out for the query at position N-1 of a cache of N positions, through grouped path
+ * `group` (1 AVX-512, 2 AVX2) or the per-head one (0); paged: blocks of S positions, head-major,
  * laid out in reverse order so that runs are not adjacent */
-static void run(float *out, bool group, lmc_threadpool *tp, const float *q, const uint16_t *kc, const uint16_t *vc,
+static void run(float *out, int group, lmc_threadpool *tp, const float *q, const uint16_t *kc, const uint16_t *vc,
                 int H, int Hkv, int D, int64_t N, int64_t window, int S, uint16_t *kp, uint16_t *vp, float *scratch,
                 int64_t stride) {
     lmc_attn_group_decode(group);
@@ -50,8 +51,9 @@ static void run(float *out, bool group, lmc_threadpool *tp, const float *q, cons
 }
 
 int main(void) {
-    if (!lmc_attn_group_decode(-1)) {
-        printf("no AVX-512 grouped decode path on this CPU: nothing to compare\n");
+    const int best = lmc_attn_group_decode(-1);
+    if (best <= 0) {
+        printf("no grouped decode path on this CPU (or LMC_ATTN_GROUP=0): nothing to compare\n");
         return 0;
     }
     lmc_threadpool *tp = lmc_threadpool_init(2);
@@ -75,20 +77,22 @@ int main(void) {
             for (size_t ni = 0; ni < sizeof Ns / sizeof Ns[0]; ni++)
                 for (size_t wi = 0; wi < sizeof windows / sizeof windows[0]; wi++)
                     for (size_t sj = 0; sj < sizeof Ss / sizeof Ss[0]; sj++)
-                        for (int th = 0; th < 2; th++) {
+                        for (int th = 0; th < 2; th++)
+                        for (int mode = best; mode <= 2; mode++) {
                             const int64_t N = Ns[ni], W = windows[wi];
                             lmc_threadpool *p = th ? tp : NULL;
-                            run(o1, false, NULL, q, kc, vc, H, Hkv, D, N, W, Ss[sj], kp, vp, scratch, stride);
+                            run(o1, 0, NULL, q, kc, vc, H, Hkv, D, N, W, Ss[sj], kp, vp, scratch, stride);
                             memset(o2, 0xFF, (size_t)H * D * sizeof(float)); /* NaN: every head must be written */
-                            run(o2, true, p, q, kc, vc, H, Hkv, D, N, W, Ss[sj], kp, vp, scratch, stride);
+                            run(o2, mode, p, q, kc, vc, H, Hkv, D, N, W, Ss[sj], kp, vp, scratch, stride);
                             CHECK_MSG(memcmp(o1, o2, (size_t)H * D * sizeof(float)) == 0,
-                                      "H %d Hkv %d D %d N %lld window %lld S %d threads %d", H, Hkv, D, (long long)N,
-                                      (long long)W, Ss[sj], th ? 2 : 1);
+                                      "%s: H %d Hkv %d D %d N %lld window %lld S %d threads %d",
+                                      mode == 1 ? "avx512" : "avx2", H, Hkv, D, (long long)N, (long long)W, Ss[sj],
+                                      th ? 2 : 1);
                             n_cases++;
                         }
             free(q), free(o1), free(o2), free(scratch), free(kc), free(vc), free(kp), free(vp);
         }
-    lmc_attn_group_decode(1);
+    CHECK_EQ_INT(lmc_attn_group_decode(best), best);
     printf("%d cases compared\n", n_cases);
     lmc_threadpool_free(tp);
     return t_done("test_attn_group");
