@@ -236,8 +236,9 @@ static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_
 
 /* one decode token's heads of a KV group together: 0 off, 1 with AVX-512 (attn_avx512.c),
  * 2 with AVX2 (layers_avx2.c); what the CPU has is in g_group_best */
-static int g_group_decode = 0, g_group_best = 0;
+static int g_group_decode = 0;
 #ifndef LMC_SCALAR_ONLY
+static int g_group_best = 0;
 static void (*g_scores_group)(float *, int64_t, const float *, int, const uint16_t *const *, const uint16_t *const *,
                               int64_t, int64_t, int);
 static void (*g_accum_group)(float *, const float *, int64_t, int, const uint16_t *const *, int64_t, int);

@@ -66,8 +66,8 @@ size_t lmc_sgemm_ws_floats(int64_t M) {
     return (size_t)mp * LMC_SGEMM_MR * LMC_SGEMM_KC + (size_t)LMC_SGEMM_KC * LMC_SGEMM_NB + 64;
 }
 
-static bool sgemm_ours(int64_t M) {
 #ifndef LMC_SCALAR_ONLY
+static bool sgemm_ours(int64_t M) {
     static int ours = -1; /* AVX-512 kernels in force and LMC_SGEMM is not "blas" */
     int o = __atomic_load_n(&ours, __ATOMIC_RELAXED);
     if (o < 0) {
@@ -76,11 +76,8 @@ static bool sgemm_ours(int64_t M) {
         __atomic_store_n(&ours, o, __ATOMIC_RELAXED);
     }
     return o && tl_ws && lmc_sgemm_ws_floats(M) <= tl_ws_n;
-#else
-    (void)M;
-    return false;
-#endif
 }
+#endif
 
 void lmc_tr_sgemm_tri(int tri, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
