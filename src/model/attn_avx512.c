@@ -60,27 +60,17 @@ static inline float reduce1(__m512 X) {
 #define HOUT(g) reduce4(s + (g) * s_stride + j, key_sum(A##g##0, B##g##0), key_sum(A##g##1, B##g##1), \
                         key_sum(A##g##2, B##g##2), key_sum(A##g##3, B##g##3))
 
-/* the lines of row r (D F16 values) asked for: keys into L1, values (read after the
- * softmax) into L2, which was a little faster in the engine (16 streams 823/851 ->
- * 860/853 t/s) */
-static inline void pf_row(const uint16_t *r, int D, bool l2) {
-    for (int b = 0; b < 2 * D; b += 64) {
-        if (l2) _mm_prefetch((const char *)r + b, _MM_HINT_T1);
-        else _mm_prefetch((const char *)r + b, _MM_HINT_T0);
-    }
-}
-
 static inline void scores_g(float *s, int64_t s_stride, const float *q, const uint16_t *const *krows,
                             const uint16_t *const *vrows, int64_t n, int64_t ahead, int D, const int G) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
         const uint16_t *k0 = krows[j], *k1 = krows[j + 1], *k2 = krows[j + 2], *k3 = krows[j + 3];
         /* the rows come from memory: keys `ahead` on, and these keys' values (for the
-         * weighted sum after the softmax), asked for a few at a time as the keys go by
+         * weighted sum after the softmax, into L2, a little faster in the engine than L1:
+         * 16 streams 823/851 -> 860/853 t/s), asked for a few at a time as the keys go by
          * rather than a block's worth at once, which would stall on the fill buffers */
-        for (int64_t i = j + ahead; i < LMC_MIN(j + ahead + 4, n); i++) pf_row(krows[i], D, false);
-        if (vrows)
-            for (int64_t i = j; i < j + 4; i++) pf_row(vrows[i], D, true);
+        for (int64_t i = j + ahead; i < LMC_MIN(j + ahead + 4, n); i++) lmc_pf_row(krows[i], D, false);
+        for (int64_t i = j; i < j + 4; i++) lmc_pf_row(vrows[i], D, true);
         HZERO(0);
         HZERO(1);
         HZERO(2);
@@ -99,7 +89,7 @@ static inline void scores_g(float *s, int64_t s_stride, const float *q, const ui
     }
     for (; j < n; j++) { /* the last keys one at a time, the same steps */
         const uint16_t *k = krows[j];
-        if (vrows) pf_row(vrows[j], D, true);
+        lmc_pf_row(vrows[j], D, true);
         for (int g = 0; g < G; g++) {
             const float *qg = q + (int64_t)g * D;
             __m512 A = _mm512_setzero_ps(), B = A;

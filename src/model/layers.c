@@ -242,6 +242,11 @@ static int g_group_best = 0;
 static void (*g_scores_group)(float *, int64_t, const float *, int, const uint16_t *const *, const uint16_t *const *,
                               int64_t, int64_t, int);
 static void (*g_accum_group)(float *, const float *, int64_t, int, const uint16_t *const *, int64_t, int);
+static void set_group(int mode) {
+    g_group_decode = mode;
+    g_scores_group = mode == 1 ? lmc_attn_scores_group_avx512 : lmc_attn_scores_group_avx2;
+    g_accum_group = mode == 1 ? lmc_attn_accum_group_avx512 : lmc_attn_accum_group_avx2;
+}
 #endif
 
 static void pick_kernels(void) {
@@ -249,9 +254,7 @@ static void pick_kernels(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         g_group_best = strcmp(lmc_kernels_isa(), "avx512") == 0 ? 1 : strcmp(lmc_kernels_isa(), "avx2") == 0 ? 2 : 0;
     const char *grp = getenv("LMC_ATTN_GROUP"); /* 0: per-head loops, for comparisons */
-    g_group_decode = grp && strcmp(grp, "0") == 0 ? 0 : g_group_best;
-    g_scores_group = g_group_decode == 1 ? lmc_attn_scores_group_avx512 : lmc_attn_scores_group_avx2;
-    g_accum_group = g_group_decode == 1 ? lmc_attn_accum_group_avx512 : lmc_attn_accum_group_avx2;
+    set_group(grp && strcmp(grp, "0") == 0 ? 0 : g_group_best);
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
         g_scores = lmc_attn_scores_avx2;
         g_softmax = lmc_attn_softmax_avx2;
@@ -415,8 +418,7 @@ static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next
     if (next_kvh >= 0) { /* the next head's first keys (its row pointers go where these were) */
         const int64_t m = LMC_MIN((int64_t)DECODE_AHEAD, n_kv);
         decode_rows(seg, n_seg, next_kvh, first, first + m - 1, kr, NULL);
-        for (int64_t j = 0; j < m; j++)
-            for (int b = 0; b < 2 * D; b += 64) __builtin_prefetch((const uint8_t *)kr[j] + b);
+        for (int64_t j = 0; j < m; j++) lmc_pf_row(kr[j], D, false);
     }
     for (int g = 0; g < nh; g++) {
         g_softmax(sc + g * n_ctx, n_kv, a->scale);
@@ -471,9 +473,7 @@ int lmc_attn_group_decode(int mode) {
     pthread_once(&g_simd_once, pick_kernels);
 #ifndef LMC_SCALAR_ONLY
     if (mode == 0 || (mode == 1 && g_group_best == 1) || (mode == 2 && g_group_best >= 1)) {
-        g_group_decode = mode;
-        g_scores_group = mode == 1 ? lmc_attn_scores_group_avx512 : lmc_attn_scores_group_avx2;
-        g_accum_group = mode == 1 ? lmc_attn_accum_group_avx512 : lmc_attn_accum_group_avx2;
+        set_group(mode);
     } else if (mode > 0) {
         return -1;
     }

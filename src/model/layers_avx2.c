@@ -302,13 +302,6 @@ void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f
  * 128-bit fold, 4 keys' two hadd steps at once), the 32 p.V partial sums in registers
  * across rows, 4 of them x 8 outputs a pass. Same operations, same bits as the per-head
  * loops (test_attn_group). D % 32 == 0, G <= 3. */
-static inline void pf_row2(const uint16_t *r, int D, bool l2) {
-    for (int b = 0; b < 2 * D; b += 64) {
-        if (l2) _mm_prefetch((const char *)r + b, _MM_HINT_T1);
-        else _mm_prefetch((const char *)r + b, _MM_HINT_T0);
-    }
-}
-
 #define GK_ACC(g)                                                                                     \
     do {                                                                                              \
         const float *qg_ = q + (g) * D + d;                                                           \
@@ -348,9 +341,8 @@ static inline void scores_group2(float *s, int64_t s_stride, const float *q, con
                                  const uint16_t *const *vrows, int64_t n, int64_t ahead, int D, const int G) {
     int64_t j = 0;
     for (; j + 4 <= n; j += 4) {
-        for (int64_t i = j + ahead; i < LMC_MIN(j + ahead + 4, n); i++) pf_row2(krows[i], D, false);
-        if (vrows)
-            for (int64_t i = j; i < j + 4; i++) pf_row2(vrows[i], D, true);
+        for (int64_t i = j + ahead; i < LMC_MIN(j + ahead + 4, n); i++) lmc_pf_row(krows[i], D, false);
+        for (int64_t i = j; i < j + 4; i++) lmc_pf_row(vrows[i], D, true);
         __m128 t0[3], t1[3], t2[3], t3[3];
         group_key(t0, q, G, krows[j], D);
         group_key(t1, q, G, krows[j + 1], D);
@@ -360,7 +352,7 @@ static inline void scores_group2(float *s, int64_t s_stride, const float *q, con
             _mm_storeu_ps(s + g * s_stride + j, _mm_hadd_ps(_mm_hadd_ps(t0[g], t1[g]), _mm_hadd_ps(t2[g], t3[g])));
     }
     for (; j < n; j++) {
-        if (vrows) pf_row2(vrows[j], D, true);
+        lmc_pf_row(vrows[j], D, true);
         __m128 t[3];
         group_key(t, q, G, krows[j], D);
         for (int g = 0; g < G; g++) {

@@ -197,11 +197,11 @@ typedef struct lmc_attn_args {
     float *scratch;
     int64_t scratch_stride;  /* floats per thread in scratch (see below) */
 } lmc_attn_args;
-/* Attention's scratch per thread for up to n_ctx positions: the scores and P <= 32
- * partial sums of D floats. */
+/* Attention's scratch per thread for up to n_ctx positions. */
 static inline int64_t lmc_attn_scratch_floats(int64_t n_ctx, int D) {
-    /* the grouped decode path (layers.c): scores of 3 heads, their partial sums and
-     * rounded queries, and a K and a V row pointer (2 floats each) per position */
+    /* the most any path takes: the grouped decode path's (layers.c) scores of 3 heads
+     * (3 n_ctx), their partial sums (96 D) and rounded queries (3 D), a K and a V row
+     * pointer per position (4 n_ctx), alignment; one head's path needs n_ctx + 32 D */
     return 7 * n_ctx + 99 * (int64_t)D + 16;
 }
 void lmc_attention_forward(lmc_threadpool *tp, const lmc_attn_args *a);
@@ -225,13 +225,21 @@ void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order);
 /* attn_avx512.c (see there): one query's scores for G heads (q [G][D], rounded to F16;
  * s + g * s_stride) over the n F16 key rows krows[0..n-1], asking for the keys `ahead`
- * on and for the value rows vrows[] (if not NULL) as it goes; and their p.V partial sums
+ * on and for the value rows vrows[0..n-1] as it goes; and their p.V partial sums
  * acc[G][32][D] over the value rows rows[0..n-1] (row j into sum j mod 32). D % 32 == 0,
  * G <= 3. */
 void lmc_attn_scores_group_avx512(float *s, int64_t s_stride, const float *q, int G, const uint16_t *const *krows,
                                   const uint16_t *const *vrows, int64_t n, int64_t ahead, int D);
 void lmc_attn_accum_group_avx512(float *acc, const float *p, int64_t p_stride, int G, const uint16_t *const *rows,
                                  int64_t n, int D);
+/* asks for the cache lines of one F16 K/V row of D values: into L1, or into L2 (l2) for
+ * rows read later (GCC's locality 3 / 2 are prefetcht0 / prefetcht1 on x86) */
+static inline void lmc_pf_row(const uint16_t *r, int D, bool l2) {
+    for (int b = 0; b < 2 * D; b += 64) {
+        if (l2) __builtin_prefetch((const uint8_t *)r + b, 0, 2);
+        else __builtin_prefetch((const uint8_t *)r + b, 0, 3);
+    }
+}
 /* fn(..., G) with G a constant 1, 2 or 3, so that the unused heads' code folds away
  * (the grouped kernels' inline bodies take G last) */
 #define LMC_WITH_G(G, fn, ...)                                                                    \

@@ -114,11 +114,10 @@ void lmc_q8_0_r8_gemm_avx512(int64_t n_in, int64_t g0, int64_t g1, int64_t n_tok
     for (; n_tok >= 4 && g + 2 <= g1; g += 2) {
         const uint8_t *pg = (const uint8_t *)P + (size_t)g * (size_t)nb * gb, *ph = pg + (size_t)nb * gb;
         int64_t t = 0;
-        /* 16 tokens per pass over the weights where there are 16, then 8, then 4 (16 give
-         * a group's weights, read from memory on the first pass, enough work to hide the
-         * reading): TOKENS steps and
-         * STORES writes the pass's accumulators c0.. (a group's weights come in from memory
-         * on the batch's first pass) */
+        /* 16 tokens per pass over the weights where there are 16, then 8, then 4 (a
+         * group's weights come in from memory on the batch's first pass, and 16 tokens give
+         * that pass enough work to hide the reading): TOKENS steps and STORES writes the
+         * pass's accumulators c0.. */
 #define R16_Q80_PASS(TOKENS, STORES)                                                                 \
     do {                                                                                             \
         const int32_t *s0 = ysum + t * nb;                                                           \

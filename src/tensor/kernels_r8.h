@@ -60,8 +60,10 @@ static inline int32_t load_i32(const int8_t *p) {
         accm = _mm256_fmadd_ps(mx, _mm256_set1_ps(sy_), accm);                                       \
     } while (0)
 
-/* a batch's first pass over a group brings its blocks in from memory, this far ahead
- * (engine, 16 streams of SmolLM2: 2048 bytes 745 t/s, 4096 784, 8192 and more no better) */
+/* a batch's first pass over a group brings its blocks in from memory, this far ahead, in
+ * the 256-bit passes (4 tokens each). Measured when the 512-bit pair passes took 8 tokens
+ * and used it too (engine, 16 streams of SmolLM2: 2048 bytes 745 t/s, 4096 784, 8192 and
+ * more no better); those now take 16 and use R16_FIRST_PASS_AHEAD (kernels_avx512.c). */
 #define R8_FIRST_PASS_AHEAD 4096
 
 /* Q8_0's 8-row groups [g, g1) x all n_tok tokens, 256 bits wide (the AVX-512 kernel's
