@@ -36,6 +36,7 @@ int lmc_batch_forward_init(lmc_batch_forward *f, const lmc_model *m, lmc_block_p
         {(void **)&c->router, B * E},     {(void **)&c->sel, B * Eu},    {(void **)&c->selw, B * Eu},
         {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
         {(void **)&c->scratch, n_threads * lmc_attn_scratch_floats(n_ctx, hp->head_dim)}, {(void **)&c->pos, B},
+        {(void **)&c->rope_cs, hp->rope_type != LMC_ROPE_NONE ? B * hp->n_rot : 0},
         {(void **)&f->kg, n_threads * n_ctx * Ckv}, {(void **)&f->vg, n_threads * n_ctx * Ckv},
         {(void **)&f->row0, 2 * B}, {(void **)&f->small, B},
         {(void **)&f->logits, n_out_cap * V}, {(void **)&f->hidden, B * C}, {(void **)&f->seq_of, B},
@@ -266,6 +267,7 @@ int lmc_batch_forward_run(lmc_batch_forward *f, lmc_batch_seq *s, int n) {
         T += s[i].T;
     }
     if (T == 0) return LMC_OK;
+    lmc_layer_rope_angles(c, T);
     int32_t tok_local[256];
     int32_t *tok = tok_local, *tok_heap = NULL;
     if (T <= 256) tok = tok_local;

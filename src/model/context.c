@@ -27,6 +27,7 @@ static int alloc_buffers(lmc_context *c) {
         {(void **)&c->router, B * E},     {(void **)&c->sel, B * Eu},    {(void **)&c->selw, B * Eu},
         {(void **)&c->xe, E ? B * C : 0}, {(void **)&c->ye, E ? B * Eu * C : 0}, {(void **)&c->rows, E ? B : 0},
         {(void **)&c->scratch, nth * lmc_attn_scratch_floats(c->kv.n_ctx, hp->head_dim)}, {(void **)&c->pos, B},
+        {(void **)&c->rope_cs, hp->rope_type != LMC_ROPE_NONE ? B * hp->n_rot : 0},
     };
     const int n = (int)(sizeof t / sizeof t[0]);
     uint64_t total = 0;

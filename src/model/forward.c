@@ -97,6 +97,7 @@ int lmc_forward_step(lmc_context *c, const int32_t *tokens, int64_t T, float *lo
     const lmc_model_hparams *hp = &m->hp;
     const int64_t C = hp->n_embd;
     for (int64_t t = 0; t < T; t++) c->pos[t] = (int32_t)(c->n_past + t);
+    lmc_layer_rope_angles(c, T);
     int rc = lmc_embed_tokens(c, tokens, T);
     for (int il = 0; il < hp->n_layer && !rc; il++)
         rc = hp->arch == LMC_ARCH_GPT2 ? gpt2_layer(c, il, T) : llama_layer(c, il, T);

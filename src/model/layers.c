@@ -14,6 +14,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* the SIMD variants of the inner loops below are chosen once, at first use */
+static pthread_once_t g_simd_once = PTHREAD_ONCE_INIT;
+static void pick_kernels(void);
+
 /* ---- normalization ---------------------------------------------------------------- */
 
 void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
@@ -62,13 +66,11 @@ void lmc_layernorm_forward(float *out, float *mean_out, float *rstd, const float
 
 /* ---- rotary position embedding ------------------------------------------------------ */
 
-void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D, int n_rot,
-                      lmc_rope_type type, float freq_base, float freq_scale, const float *freq_factors) {
-    if (type == LMC_ROPE_NONE || n_rot <= 0) return;
+void lmc_rope_angles(float *cs, const int32_t *pos, int64_t T, int n_rot, float freq_base, float freq_scale,
+                     const float *freq_factors) {
     const float theta_scale = powf(freq_base, -2.0f / (float)n_rot);
-    float cs[2 * 512]; /* cos, sin per pair; n_rot <= 1024 is checked at load */
     const int half = n_rot / 2;
-    for (int64_t t = 0; t < T; t++) {
+    for (int64_t t = 0; t < T; t++, cs += n_rot) {
         /* angle of pair i: pos * base^(-2i/n_rot) / ff_i * freq_scale, built by repeated
          * multiplication in float (bit-exact with llama.cpp's cache of angles) */
         float theta = (float)pos[t];
@@ -79,19 +81,28 @@ void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D
             cs[2 * i + 1] = sinf(th);
             theta *= theta_scale;
         }
-        for (int h = 0; h < n_head; h++) {
-            float *v = x + (t * n_head + h) * (int64_t)D;
-            for (int i = 0; i < half; i++) {
-                const int i0 = type == LMC_ROPE_NORM ? 2 * i : i;
-                const int i1 = type == LMC_ROPE_NORM ? 2 * i + 1 : i + half;
-                const float c = cs[2 * i], s = cs[2 * i + 1];
-                const float x0 = v[i0], x1 = v[i1];
-                /* llama.cpp is built with FMA contraction: x0*c - x1*s becomes
-                 * fma(x0, c, -(x1*s)); doing the same keeps the bits equal */
-                v[i0] = fmaf(x0, c, -(x1 * s));
-                v[i1] = fmaf(x0, s, x1 * c);
-            }
-        }
+    }
+}
+
+static void rope_apply_scalar(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot,
+                              lmc_rope_type type) {
+    LMC_ROPE_APPLY_BODY(x, cs, T, n_head, D, n_rot, type);
+}
+static void (*g_rope_apply)(float *, const float *, int64_t, int, int, int, lmc_rope_type) = rope_apply_scalar;
+
+void lmc_rope_apply(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot, lmc_rope_type type) {
+    if (type == LMC_ROPE_NONE || n_rot <= 0) return;
+    pthread_once(&g_simd_once, pick_kernels);
+    g_rope_apply(x, cs, T, n_head, D, n_rot, type);
+}
+
+void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D, int n_rot,
+                      lmc_rope_type type, float freq_base, float freq_scale, const float *freq_factors) {
+    if (type == LMC_ROPE_NONE || n_rot <= 0) return;
+    float cs[2 * 512]; /* cos, sin per pair; n_rot <= 1024 is checked at load */
+    for (int64_t t = 0; t < T; t++) {
+        lmc_rope_angles(cs, pos + t, 1, n_rot, freq_base, freq_scale, freq_factors);
+        lmc_rope_apply(x + t * n_head * (int64_t)D, cs, 1, n_head, D, n_rot, type);
     }
 }
 
@@ -114,8 +125,6 @@ static void swiglu_scalar(float *out, const float *gate, const float *up, int64_
 }
 
 static void (*g_swiglu)(float *, const float *, const float *, int64_t) = swiglu_scalar;
-static pthread_once_t g_simd_once = PTHREAD_ONCE_INIT;
-static void pick_kernels(void);
 
 void lmc_swiglu_forward(float *out, const float *gate, const float *up, int64_t n) {
     pthread_once(&g_simd_once, pick_kernels);
@@ -263,6 +272,11 @@ static void pick_kernels(void) {
         g_swiglu = lmc_swiglu_avx2;
         g_round_f16 = lmc_round_f16_avx2;
         g_to_f16_row = lmc_f32_to_f16_row_avx2;
+        g_rope_apply = lmc_rope_apply_fma;
+    }
+    if (g_group_best == 1) { /* the AVX-512 kernels are in force */
+        g_softmax = lmc_attn_softmax_avx512;
+        g_swiglu = lmc_swiglu_avx512;
     }
 #endif
 }
@@ -560,10 +574,11 @@ static void rows_run(const rows_job *j, int64_t t0, int64_t t1) {
         break;
     case LMC_ROWS_ROPE:
     case LMC_ROWS_ROPE_STORE:
-        lmc_rope_forward(c->q + t0 * HD, c->pos + t0, n, hp->n_head, hp->head_dim, hp->n_rot, hp->rope_type,
-                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
-        lmc_rope_forward(c->k + t0 * Ckv, c->pos + t0, n, hp->n_head_kv, hp->head_dim, hp->n_rot, hp->rope_type,
-                         hp->rope_freq_base, hp->rope_freq_scale, m->rope_freqs);
+        /* the angles were computed once for the forward (lmc_layer_rope_angles) */
+        lmc_rope_apply(c->q + t0 * HD, c->rope_cs + t0 * hp->n_rot, n, hp->n_head, hp->head_dim, hp->n_rot,
+                       hp->rope_type);
+        lmc_rope_apply(c->k + t0 * Ckv, c->rope_cs + t0 * hp->n_rot, n, hp->n_head_kv, hp->head_dim, hp->n_rot,
+                       hp->rope_type);
         if (j->kind == LMC_ROWS_ROPE_STORE)
             lmc_kv_cache_store(&c->kv, j->il, c->n_past + t0, n, c->k + t0 * Ckv, c->v + t0 * Ckv);
         break;
@@ -580,6 +595,12 @@ static void rows_task(void *arg, int ith, int nth) {
     const rows_job *j = arg;
     const int64_t t0 = j->T * ith / nth, t1 = j->T * (ith + 1) / nth;
     if (t0 < t1) rows_run(j, t0, t1);
+}
+
+void lmc_layer_rope_angles(lmc_context *c, int64_t T) {
+    const lmc_model_hparams *hp = &c->model->hp;
+    if (hp->rope_type == LMC_ROPE_NONE || hp->n_rot <= 0) return;
+    lmc_rope_angles(c->rope_cs, c->pos, T, hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale, c->model->rope_freqs);
 }
 
 void lmc_layer_rows(lmc_context *c, const lmc_layer *L, int il, lmc_rows_kind kind, int64_t T, int64_t min_rows) {

@@ -177,6 +177,10 @@ void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, in
 #undef SCORES_BODY
 #undef VDO_PARTIAL
 
+void lmc_rope_apply_fma(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot, lmc_rope_type type) {
+    LMC_ROPE_APPLY_BODY(x, cs, T, n_head, D, n_rot, type);
+}
+
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale) {
     /* the maximum 8 lanes at a time (any order gives the same maximum; NaN lanes are
      * skipped as the scalar test skips them: max_ps returns its second operand) */

@@ -145,6 +145,34 @@ void lmc_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
  * freq_factors[n_rot/2] may be NULL. */
 void lmc_rope_forward(float *x, const int32_t *pos, int64_t T, int n_head, int D, int n_rot,
                       lmc_rope_type type, float freq_base, float freq_scale, const float *freq_factors);
+/* The same in two parts, so that a forward computes the angles once for all its layers:
+ * cs[T][n_rot] = (cos, sin) of each position's pair angles; then x[T][n_head][D] rotated
+ * by them. */
+void lmc_rope_angles(float *cs, const int32_t *pos, int64_t T, int n_rot, float freq_base, float freq_scale,
+                     const float *freq_factors);
+void lmc_rope_apply(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot, lmc_rope_type type);
+/* lmc_rope_apply's loop, compiled twice: portable (fmaf may be a libm call there) and with
+ * FMA instructions (layers_avx2.c); fmaf is exact either way, so the bits agree */
+#define LMC_ROPE_APPLY_BODY(x, cs, T, n_head, D, n_rot, type)                                    \
+    do {                                                                                         \
+        const int half_ = (n_rot) / 2;                                                           \
+        for (int64_t t_ = 0; t_ < (T); t_++) {                                                   \
+            const float *c_ = (cs) + t_ * (n_rot);                                               \
+            for (int h_ = 0; h_ < (n_head); h_++) {                                              \
+                float *v_ = (x) + (t_ * (n_head) + h_) * (int64_t)(D);                           \
+                for (int i_ = 0; i_ < half_; i_++) {                                             \
+                    const int i0_ = (type) == LMC_ROPE_NORM ? 2 * i_ : i_;                       \
+                    const int i1_ = (type) == LMC_ROPE_NORM ? 2 * i_ + 1 : i_ + half_;           \
+                    const float co_ = c_[2 * i_], si_ = c_[2 * i_ + 1];                          \
+                    const float x0_ = v_[i0_], x1_ = v_[i1_];                                    \
+                    /* llama.cpp is built with FMA contraction: x0*c - x1*s becomes            \
+                     * fma(x0, c, -(x1*s)); doing the same keeps the bits equal */             \
+                    v_[i0_] = fmaf(x0_, co_, -(x1_ * si_));                                      \
+                    v_[i1_] = fmaf(x0_, si_, x1_ * co_);                                         \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    } while (0)
 /* x[T][n] += b[n] */
 void lmc_bias_forward(float *x, const float *b, int64_t T, int64_t n);
 /* x[n] += y[n] */
@@ -217,6 +245,10 @@ int lmc_attn_group_decode(int mode);
 void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, int64_t n_kv, int64_t stride, int D,
                           bool vec_dot_order);
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale);
+void lmc_rope_apply_fma(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot, lmc_rope_type type);
+/* layers_avx512.c: lmc_attn_softmax_avx2 and lmc_swiglu_avx2 in 16 lanes, same bits */
+void lmc_attn_softmax_avx512(float *s, int64_t n, float scale);
+void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n);
 /* acc[P][D] += the weighted V rows j0 .. j0+n-1 of the attended range, row j into
  * partial sum j mod P (P = 32 in vec_dot order, 8 in tinyBLAS's); then out[D] = the
  * partial sums added in llama.cpp's order. */
@@ -260,7 +292,7 @@ void lmc_f32_to_f16_row_avx2(uint16_t *dst, const float *x, int64_t n);
 #endif
 
 /* The row-wise steps of a llama block on c's T rows (c->x, xb, xb2, q, k, v, hb, hb2,
- * pos), split over c->tp by whole tokens when T >= min_rows: each row is computed by the
+ * rope_cs), split over c->tp by whole tokens when T >= min_rows: each row is computed by the
  * same code either way, so results do not depend on the split. ROPE_STORE also writes
  * K/V to c->kv at c->n_past (the single-sequence path; the engine stores into blocks). */
 typedef enum {
@@ -272,6 +304,8 @@ typedef enum {
     LMC_ROWS_RESIDUAL   /* x += xb2                          */
 } lmc_rows_kind;
 void lmc_layer_rows(lmc_context *c, const lmc_layer *L, int il, lmc_rows_kind kind, int64_t T, int64_t min_rows);
+/* c->rope_cs for c's T positions (c->pos): once per forward, before LMC_ROWS_ROPE */
+void lmc_layer_rope_angles(lmc_context *c, int64_t T);
 
 /* Y[T][n_out] = X[T][n_in] . W^T for matrix e of w (0 for a plain weight). */
 int lmc_weight_matmul(lmc_threadpool *tp, const lmc_weight *w, int64_t e, const float *X, int64_t T,
@@ -324,6 +358,7 @@ struct lmc_context {
     int32_t *rows;             /* MoE: [B] token rows for one expert         */
     float *scratch;            /* attention: [n_threads][n_ctx + 32 D]       */
     int32_t *pos;              /* [B] positions                              */
+    float *rope_cs;            /* [B][n_rot] RoPE (cos, sin) of pos's angles  */
     float *block;              /* the one allocation all of the above live in */
 };
 

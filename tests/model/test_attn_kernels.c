@@ -6,7 +6,11 @@
  *          around 8 and 64 and other starts are all checked, for F16 and F32 rows;
  *   softmax: the maximum and the last scaling are vectorized: weights finite, summing
  *          to 1, in their inputs' order; a spike in any lane takes all the weight;
- *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits.
+ *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits;
+ *   AVX-512: the 16-lane softmax and SwiGLU (layers_avx512.c) give the 8-lane ones' bits,
+ *          over lengths around 8 and 16 and inputs that take exp's special cases;
+ *   RoPE: the angles computed once for T positions and applied to T rows give what
+ *          llama.cpp's formula gives one token at a time, written here with libm.
  * On a CPU without AVX2/FMA there is nothing to check (a scalar-only build does not
  * build this test). */
 #include "test_util.h"
@@ -104,6 +108,80 @@ static void check_to_f16(void) {
     CHECK_MSG(memcmp(a, b, sizeof a) == 0, "F16 rows differ from lmc_f32_to_f16");
 }
 
+/* the 16-lane softmax and SwiGLU against the 8-lane ones, bit for bit */
+static void check_avx512_same(void) {
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
+        !__builtin_cpu_supports("avx512bw")) {
+        printf("test_attn_kernels: no AVX-512 on this CPU, its softmax and SwiGLU not checked\n");
+        return;
+    }
+    enum { N = 1100 };
+    static float a[N], b[N], g[N], u[N];
+    const int64_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40, 47, 48, 63, 64, 65, 100, 1000, 1093};
+    for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+        const int64_t n = lens[l];
+        for (int kind = 0; kind < 3; kind++) {
+            for (int64_t i = 0; i < n; i++) {
+                a[i] = 40.0f * frand();
+                /* kind 1: a few scores far below the maximum (exp's |n| > 126 and > 192
+                 * lanes); kind 2: one huge score, everything else underflows */
+                if (kind == 1 && i % 5 == 2) a[i] = -800.0f - 900.0f * (float)(i % 3);
+                if (kind == 2 && i == n / 2) a[i] = 3000.0f;
+            }
+            memcpy(b, a, (size_t)n * sizeof(float));
+            lmc_attn_softmax_avx2(a, n, 0.125f);
+            lmc_attn_softmax_avx512(b, n, 0.125f);
+            CHECK_MSG(same_bits(a, b, (size_t)n), "softmax of %lld (kind %d): 16 lanes differ from 8", (long long)n, kind);
+        }
+        for (int64_t i = 0; i < n; i++) {
+            g[i] = 12.0f * frand();
+            u[i] = frand();
+        }
+        /* SwiGLU inputs where exp(-x) over- or underflows, or takes the split 2^n path */
+        const float special[] = {88.0f, 90.0f, 100.0f, 140.0f, -88.0f, -90.0f, -100.0f, -140.0f, 0.0f, -0.0f,
+                                 1e30f, -1e30f, INFINITY, -INFINITY, 1e-40f};
+        for (size_t k = 0; k < sizeof special / sizeof *special; k++)
+            if ((int64_t)(k * 7 % 29) < n) g[k * 7 % 29] = special[k];
+        lmc_swiglu_avx2(a, g, u, n);
+        lmc_swiglu_avx512(b, g, u, n);
+        CHECK_MSG(same_bits(a, b, (size_t)n), "swiglu of %lld: 16 lanes differ from 8", (long long)n);
+    }
+}
+
+/* RoPE as llama.cpp computes one token (ggml's rope cache: theta multiplied by
+ * base^(-2/n_rot) pair after pair, fma contraction), against the angles-once path */
+static void check_rope(void) {
+    enum { T = 5, H = 3, D = 64 };
+    const int32_t pos[T] = {0, 1, 17, 4095, 100000};
+    const float ff[D / 2 + 1] = {1.0f, 2.5f, 1.0f, 8.0f, 0.5f};
+    for (int type = 0; type < 2; type++)
+        for (int n_rot = 64; n_rot >= 32; n_rot -= 32) {
+            float x[T * H * D], y[T * H * D], z[T * H * D], cs[T * D];
+            for (int i = 0; i < T * H * D; i++) x[i] = y[i] = z[i] = 4.0f * frand();
+            const lmc_rope_type rt = type ? LMC_ROPE_NEOX : LMC_ROPE_NORM;
+            const float *f = n_rot == 32 ? ff : NULL;
+            const float theta_scale = powf(10000.0f, -2.0f / (float)n_rot);
+            for (int t = 0; t < T; t++)
+                for (int h = 0; h < H; h++) {
+                    float theta = (float)pos[t];
+                    float *v = x + (t * H + h) * D;
+                    for (int i = 0; i < n_rot / 2; i++) {
+                        const float th = 0.5f * (theta / (f ? f[i] : 1.0f));
+                        const int i0 = type ? i : 2 * i, i1 = type ? i + n_rot / 2 : 2 * i + 1;
+                        const float c = cosf(th), sn = sinf(th), x0 = v[i0], x1 = v[i1];
+                        v[i0] = fmaf(x0, c, -(x1 * sn));
+                        v[i1] = fmaf(x0, sn, x1 * c);
+                        theta *= theta_scale;
+                    }
+                }
+            lmc_rope_forward(y, pos, T, H, D, n_rot, rt, 10000.0f, 0.5f, f);
+            lmc_rope_angles(cs, pos, T, n_rot, 10000.0f, 0.5f, f);
+            lmc_rope_apply(z, cs, T, H, D, n_rot, rt);
+            CHECK_MSG(same_bits(x, y, T * H * D), "rope (type %d, n_rot %d): one token at a time differs", type, n_rot);
+            CHECK_MSG(same_bits(x, z, T * H * D), "rope (type %d, n_rot %d): angles once differ", type, n_rot);
+        }
+}
+
 int main(void) {
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
         printf("test_attn_kernels: no AVX2/FMA on this CPU, nothing to check\n");
@@ -121,5 +199,7 @@ int main(void) {
                 }
     for (size_t b = 0; b < sizeof lens / sizeof *lens; b++) check_softmax(lens[b]);
     check_to_f16();
+    check_avx512_same();
+    check_rope();
     return t_done("test_attn_kernels");
 }

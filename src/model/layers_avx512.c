@@ -1,0 +1,100 @@
+/* layers_avx512.c — layers_avx2.c's softmax and SwiGLU in 16 lanes. Every lane runs the
+ * 8-lane code's operations (llama.cpp's ggml_v_expf, the same constants and special
+ * cases), and the softmax adds its double sum one 8-lane half at a time, in the same
+ * order, so the results are the AVX2 functions' bit for bit (test_attn_kernels compares
+ * them); only the work per instruction doubles. Called only when the AVX-512 kernels
+ * are in force (layers.c). */
+#include "model-impl.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+/* layers_avx2.c's v_expf, lane for lane */
+static inline __m512 v_expf16(__m512 x) {
+    const __m512 r = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), r);
+    const __m512 n = _mm512_sub_ps(z, r);
+    const __m512 b =
+        _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512i e = _mm512_slli_epi32(_mm512_castps_si512(z), 23);
+    const __m512 k = _mm512_castsi512_ps(_mm512_add_epi32(e, _mm512_castps_si512(_mm512_set1_ps(1))));
+    const __m512 an = _mm512_abs_ps(n);
+    const __mmask16 c = _mm512_cmp_ps_mask(an, _mm512_set1_ps(126), _CMP_GT_OQ);
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_mul_ps(_mm512_set1_ps(0x1.ffffecp-1f), b));
+    const __m512 fast = _mm512_fmadd_ps(j, k, k);
+    if (!c) return fast;
+    /* lanes with |n| > 126: 2^n split in two factors; |n| > 192: over/underflow */
+    const __mmask16 le0 = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+    const __m512i g = _mm512_maskz_mov_epi32(le0, _mm512_set1_epi32((int)0x82000000u));
+    const __m512 s1 = _mm512_castsi512_ps(_mm512_add_epi32(g, _mm512_set1_epi32(0x7f000000)));
+    const __m512 s2 = _mm512_castsi512_ps(_mm512_sub_epi32(e, g));
+    const __mmask16 d = _mm512_cmp_ps_mask(an, _mm512_set1_ps(192), _CMP_GT_OQ);
+    __m512 y = _mm512_mask_mov_ps(fast, c, _mm512_mul_ps(_mm512_fmadd_ps(s2, j, s2), s1));
+    return _mm512_mask_mov_ps(y, d, _mm512_mul_ps(s1, s1));
+}
+
+/* layers_avx2.c's hsum_tinyblas of one 8-lane half */
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x = _mm512_loadu_ps(gate + i);
+        const __m512 e = v_expf16(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+    if (i < n) lmc_swiglu_avx2(out + i, gate + i, up + i, n - i); /* its 8-lane steps and scalar tail */
+}
+
+void lmc_attn_softmax_avx512(float *s, int64_t n, float scale) {
+    /* the maximum (any order gives the same one; max_ps skips NaN lanes as the 8-lane
+     * code does: it returns its second operand) */
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    const __m512 vs = _mm512_set1_ps(scale);
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(s + j), vs);
+        _mm512_storeu_ps(s + j, x);
+        vm = _mm512_max_ps(x, vm);
+    }
+    float max = _mm512_reduce_max_ps(vm);
+    for (; j < n; j++) {
+        s[j] *= scale;
+        if (s[j] > max) max = s[j];
+    }
+    /* exp(s - max) summed in double one 8-lane block at a time, in order; the last
+     * block's missing lanes are -inf (exp 0), as the 8-lane code pads them */
+    double sum = 0.0;
+    const __m512 vmax = _mm512_set1_ps(max);
+    j = 0;
+    for (; j + 16 <= n; j += 16) {
+        const __m512 e = v_expf16(_mm512_sub_ps(_mm512_loadu_ps(s + j), vmax));
+        _mm512_storeu_ps(s + j, e);
+        sum += (double)hsum8(_mm512_castps512_ps256(e));
+        sum += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
+    }
+    if (j < n) {
+        const __mmask16 live = (__mmask16)((1u << (n - j)) - 1);
+        const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s + j);
+        const __m512 e = v_expf16(_mm512_sub_ps(x, vmax));
+        _mm512_mask_storeu_ps(s + j, live, e);
+        sum += (double)hsum8(_mm512_castps512_ps256(e));
+        if (n - j > 8) sum += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
+    }
+    const __m512 vi = _mm512_set1_ps((float)(1.0 / sum));
+    for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), vi));
+    if (j < n) {
+        const __mmask16 live = (__mmask16)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_ps(s + j, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, s + j), vi));
+    }
+}
