@@ -20,8 +20,8 @@ static void pick_kernels(void);
 
 /* ---- normalization ---------------------------------------------------------------- */
 
-void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
-                         float eps) {
+static void rmsnorm_scalar(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
+                           float eps) {
     for (int64_t t = 0; t < T; t++) {
         const float *xt = x + t * C;
         float *ot = out + t * C;
@@ -35,6 +35,14 @@ void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w
         else
             for (int64_t i = 0; i < C; i++) ot[i] = xt[i] * scale;
     }
+}
+
+static void (*g_rmsnorm)(float *, float *, const float *, const float *, int64_t, int64_t, float) = rmsnorm_scalar;
+
+void lmc_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C,
+                         float eps) {
+    pthread_once(&g_simd_once, pick_kernels);
+    g_rmsnorm(out, rstd, x, w, T, C, eps);
 }
 
 void lmc_layernorm_forward(float *out, float *mean_out, float *rstd, const float *x, const float *w,
@@ -273,6 +281,7 @@ static void pick_kernels(void) {
         g_round_f16 = lmc_round_f16_avx2;
         g_to_f16_row = lmc_f32_to_f16_row_avx2;
         g_rope_apply = lmc_rope_apply_fma;
+        g_rmsnorm = lmc_rmsnorm_avx2;
     }
     if (g_group_best == 1) { /* the AVX-512 kernels are in force */
         g_softmax = lmc_attn_softmax_avx512;

@@ -246,6 +246,10 @@ void lmc_attn_scores_avx2(float *s, const float *q, const void *kc, bool f16, in
                           bool vec_dot_order);
 void lmc_attn_softmax_avx2(float *s, int64_t n, float scale);
 void lmc_rope_apply_fma(float *x, const float *cs, int64_t T, int n_head, int D, int n_rot, lmc_rope_type type);
+/* lmc_rmsnorm_forward with the sum of squares in 16 double partial sums (the portable
+ * loop sums them in order, as llama.cpp does): both are exact to double rounding, so the
+ * float mean differs only when it sits within ~1e-16 of a float rounding boundary */
+void lmc_rmsnorm_avx2(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C, float eps);
 /* layers_avx512.c: lmc_attn_softmax_avx2 and lmc_swiglu_avx2 in 16 lanes, same bits */
 void lmc_attn_softmax_avx512(float *s, int64_t n, float scale);
 void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n);

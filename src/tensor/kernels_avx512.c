@@ -55,6 +55,57 @@ lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t) {
     }
 }
 
+/* ---- activation quantizers ------------------------------------------------------------- */
+
+#ifndef LMC_EMULATE_VNNI
+/* One block of 32 floats as kernels_avx2.c's act_q8_0 / act_q8_1 quantize it: scale
+ * 127 / amax, round half to even, saturate to int8; the sum of the saturated quants
+ * (exact in int32, as the 8-lane code's maddubs/madd sum is). Two vectors a block, F16C
+ * for the scales (round to nearest even, as lmc_fp32_to_fp16). */
+static inline float q8_block(const float *x, int8_t *qs, int32_t *sum) {
+    const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
+    const __m512 id = _mm512_set1_ps(amax != 0.0f ? 127.f / amax : 0.0f);
+    const __m512i ia = _mm512_cvt_roundps_epi32(_mm512_mul_ps(a, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512i ib = _mm512_cvt_roundps_epi32(_mm512_mul_ps(b, id), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128((__m128i *)qs, _mm512_cvtsepi32_epi8(ia));
+    _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtsepi32_epi8(ib));
+    if (sum) {
+        const __m512i lo = _mm512_set1_epi32(-128), hi = _mm512_set1_epi32(127);
+        *sum = _mm512_reduce_add_epi32(_mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(ia, hi), lo),
+                                                        _mm512_max_epi32(_mm512_min_epi32(ib, hi), lo)));
+    }
+    return amax;
+}
+
+static void act_q8_0_512(const float *src, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++, src += QK8_0) {
+        const float amax = q8_block(src, y[i].qs, NULL);
+        y[i].d = _cvtss_sh(amax / 127.f, _MM_FROUND_TO_NEAREST_INT);
+    }
+}
+
+static void act_q8_1_512(const float *src, void *dst, int64_t n) {
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / QK8_1; i++, src += QK8_1) {
+        int32_t sum;
+        const float d = q8_block(src, y[i].qs, &sum) / 127.f;
+        y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        y[i].s = _cvtss_sh(d * (float)sum, _MM_FROUND_TO_NEAREST_INT);
+    }
+}
+#endif
+
+lmc_from_float_fn lmc_act_from_float_avx512(lmc_type t) {
+#ifndef LMC_EMULATE_VNNI
+    if (t == LMC_TYPE_Q8_0) return act_q8_0_512;
+    if (t == LMC_TYPE_Q8_1) return act_q8_1_512;
+#endif
+    (void)t;
+    return NULL;
+}
+
 /* ---- repacked Q8_0 / Q4_1 x 8 rows (repack.c) ------------------------------------------------- */
 
 #include "kernels_r8.h"

@@ -15,6 +15,8 @@ lmc_gemm_tile_fn lmc_gemm_tile_avx2(lmc_type t);
  * or NULL where lmc's vec_dot order is used for those too (every type but F16) */
 lmc_vec_dot_fn lmc_vec_dot_gemm_avx2(lmc_type t);
 lmc_from_float_fn lmc_act_from_float_avx2(lmc_type vec_dot_type);
+/* Q8_0 / Q8_1 activations in 16 lanes, the AVX2 quantizers' bits (NULL for other types) */
+lmc_from_float_fn lmc_act_from_float_avx512(lmc_type vec_dot_type);
 lmc_vec_dot_fn lmc_vec_dot_avx512(lmc_type t);
 lmc_vec_dot4_fn lmc_vec_dot4_avx512(lmc_type t);
 lmc_gemm_tile_fn lmc_gemm_tile_avx512(lmc_type t);

@@ -139,7 +139,8 @@ lmc_from_float_fn lmc_get_act_from_float(lmc_type vdt) {
 #ifndef LMC_SCALAR_ONLY
     int isa = resolve_isa();
     lmc_from_float_fn f = NULL;
-    if (isa >= ISA_AVX2) f = lmc_act_from_float_avx2(vdt);
+    if (isa == ISA_AVX512) f = lmc_act_from_float_avx512(vdt);
+    if (!f && isa >= ISA_AVX2) f = lmc_act_from_float_avx2(vdt);
     if (f) return f;
 #endif
     return tr->act_from_float;

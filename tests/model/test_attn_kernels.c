@@ -9,6 +9,9 @@
  *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits;
  *   AVX-512: the 16-lane softmax and SwiGLU (layers_avx512.c) give the 8-lane ones' bits,
  *          over lengths around 8 and 16 and inputs that take exp's special cases;
+ *   RMSNorm: the sum of squares in double partial sums gives the serial double sum's
+ *          output (llama.cpp's order, written here) on every row tried, widths with and
+ *          without a 16-float tail, with and without a weight;
  *   RoPE: the angles computed once for T positions and applied to T rows give what
  *          llama.cpp's formula gives one token at a time, written here with libm.
  * On a CPU without AVX2/FMA there is nothing to check (a scalar-only build does not
@@ -148,6 +151,32 @@ static void check_avx512_same(void) {
     }
 }
 
+static void check_rmsnorm(void) {
+    const int64_t widths[] = {576, 64, 17, 15, 1, 1000, 2048};
+    enum { T = 300 };
+    for (size_t k = 0; k < sizeof widths / sizeof *widths; k++) {
+        const int64_t C = widths[k];
+        float *x = malloc(sizeof(float) * T * C), *w = malloc(sizeof(float) * C), *a = malloc(sizeof(float) * T * C),
+              *b = malloc(sizeof(float) * T * C), ra[T], rb[T];
+        for (int64_t i = 0; i < T * C; i++) x[i] = (i / C) % 7 == 3 ? 1e-3f * frand() : 5.0f * frand();
+        for (int64_t i = 0; i < C; i++) w[i] = 1.0f + frand();
+        for (int pass = 0; pass < 2; pass++) {
+            const float *wt = pass ? w : NULL;
+            for (int64_t t = 0; t < T; t++) { /* the serial double sum */
+                double sum = 0.0;
+                for (int64_t i = 0; i < C; i++) sum += (double)(x[t * C + i] * x[t * C + i]);
+                const float scale = 1.0f / sqrtf((float)(sum / (double)C) + 1e-5f);
+                ra[t] = scale;
+                for (int64_t i = 0; i < C; i++) a[t * C + i] = wt ? (x[t * C + i] * scale) * wt[i] : x[t * C + i] * scale;
+            }
+            lmc_rmsnorm_avx2(b, rb, x, wt, T, C, 1e-5f);
+            CHECK_MSG(same_bits(a, b, (size_t)(T * C)) && same_bits(ra, rb, T), "rmsnorm of width %lld (weight %d) differs",
+                      (long long)C, pass);
+        }
+        free(x), free(w), free(a), free(b);
+    }
+}
+
 /* RoPE as llama.cpp computes one token (ggml's rope cache: theta multiplied by
  * base^(-2/n_rot) pair after pair, fma contraction), against the angles-once path */
 static void check_rope(void) {
@@ -201,5 +230,6 @@ int main(void) {
     check_to_f16();
     check_avx512_same();
     check_rope();
+    check_rmsnorm();
     return t_done("test_attn_kernels");
 }
