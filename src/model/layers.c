@@ -286,6 +286,8 @@ static void pick_kernels(void) {
     if (g_group_best == 1) { /* the AVX-512 kernels are in force */
         g_softmax = lmc_attn_softmax_avx512;
         g_swiglu = lmc_swiglu_avx512;
+        g_accum_reduce = lmc_attn_accum_reduce_avx512;
+        g_round_f16 = lmc_round_f16_avx512;
     }
 #endif
 }

@@ -98,3 +98,45 @@ void lmc_attn_softmax_avx512(float *s, int64_t n, float scale) {
         _mm512_mask_storeu_ps(s + j, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, s + j), vi));
     }
 }
+
+/* lmc_attn_accum_reduce's sums in 16 lanes: the same adds per output d, in the same
+ * order (its tail of d % 16 outputs goes through the 8-lane function) */
+void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_dot_order) {
+#define V16(m) _mm512_loadu_ps(acc + (size_t)(m) * (size_t)D + (size_t)d)
+    int d = 0;
+    if (vec_dot_order)
+        for (; d + 16 <= D; d += 16) {
+            __m512 x[8];
+            for (int l = 0; l < 8; l++)
+                x[l] = _mm512_add_ps(_mm512_add_ps(V16(l), V16(16 + l)), _mm512_add_ps(V16(8 + l), V16(24 + l)));
+            const __m512 t0 = _mm512_add_ps(x[0], x[4]), t1 = _mm512_add_ps(x[1], x[5]);
+            const __m512 t2 = _mm512_add_ps(x[2], x[6]), t3 = _mm512_add_ps(x[3], x[7]);
+            _mm512_storeu_ps(out + d, _mm512_add_ps(_mm512_add_ps(t0, t1), _mm512_add_ps(t2, t3)));
+        }
+    else
+        for (; d + 16 <= D; d += 16) {
+            const __m512 a = _mm512_add_ps(_mm512_add_ps(V16(0), V16(4)), _mm512_add_ps(V16(2), V16(6)));
+            const __m512 b = _mm512_add_ps(_mm512_add_ps(V16(1), V16(5)), _mm512_add_ps(V16(3), V16(7)));
+            _mm512_storeu_ps(out + d, _mm512_add_ps(a, b));
+        }
+#undef V16
+    /* the rest: acc rows keep their stride D, so the 8-lane function sees them offset by d */
+    if (d < D) {
+        float tmp_out[16];
+        float tmp_acc[32 * 16];
+        const int r = D - d, P = vec_dot_order ? 32 : 8;
+        for (int m = 0; m < P; m++)
+            for (int i = 0; i < r; i++) tmp_acc[m * r + i] = acc[(size_t)m * (size_t)D + (size_t)(d + i)];
+        lmc_attn_accum_reduce(tmp_out, tmp_acc, r, vec_dot_order);
+        for (int i = 0; i < r; i++) out[d + i] = tmp_out[i];
+    }
+}
+
+/* x rounded to the nearest F16 value, 16 at a time (vcvtps2ph is exact rounding either
+ * way; the tail as the 8-lane function does it) */
+void lmc_round_f16_avx512(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    if (i < n) lmc_round_f16_avx2(x + i, n - i);
+}

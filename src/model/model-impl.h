@@ -250,9 +250,12 @@ void lmc_rope_apply_fma(float *x, const float *cs, int64_t T, int n_head, int D,
  * loop sums them in order, as llama.cpp does): both are exact to double rounding, so the
  * float mean differs only when it sits within ~1e-16 of a float rounding boundary */
 void lmc_rmsnorm_avx2(float *out, float *rstd, const float *x, const float *w, int64_t T, int64_t C, float eps);
-/* layers_avx512.c: lmc_attn_softmax_avx2 and lmc_swiglu_avx2 in 16 lanes, same bits */
+/* layers_avx512.c: lmc_attn_softmax_avx2, lmc_swiglu_avx2, lmc_attn_accum_reduce and
+ * lmc_round_f16_avx2 in 16 lanes, same bits */
 void lmc_attn_softmax_avx512(float *s, int64_t n, float scale);
 void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n);
+void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_dot_order);
+void lmc_round_f16_avx512(float *x, int64_t n);
 /* acc[P][D] += the weighted V rows j0 .. j0+n-1 of the attended range, row j into
  * partial sum j mod P (P = 32 in vec_dot order, 8 in tinyBLAS's); then out[D] = the
  * partial sums added in llama.cpp's order. */

@@ -7,8 +7,10 @@
  *   softmax: the maximum and the last scaling are vectorized: weights finite, summing
  *          to 1, in their inputs' order; a spike in any lane takes all the weight;
  *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits;
- *   AVX-512: the 16-lane softmax and SwiGLU (layers_avx512.c) give the 8-lane ones' bits,
- *          over lengths around 8 and 16 and inputs that take exp's special cases;
+ *   AVX-512: the 16-lane softmax, SwiGLU, p.V reduction and F16 rounding
+ *          (layers_avx512.c) give the 8-lane ones' bits, over lengths around 8 and 16,
+ *          head sizes with and without a 16-lane tail, and inputs that take exp's
+ *          special cases;
  *   RMSNorm: the sum of squares in double partial sums gives the serial double sum's
  *          output (llama.cpp's order, written here) on every row tried, widths with and
  *          without a 16-float tail, with and without a weight;
@@ -148,6 +150,25 @@ static void check_avx512_same(void) {
         lmc_swiglu_avx2(a, g, u, n);
         lmc_swiglu_avx512(b, g, u, n);
         CHECK_MSG(same_bits(a, b, (size_t)n), "swiglu of %lld: 16 lanes differ from 8", (long long)n);
+    }
+    /* the p.V partial sums' reduction (32 sums in vec_dot order, 8 in tinyBLAS's) and the
+     * rounding to F16 values */
+    const int dims[] = {64, 128, 80, 48, 12, 20, 8, 16, 33};
+    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++)
+        for (int vdo = 0; vdo < 2; vdo++) {
+            const int D = dims[k];
+            static float acc[32 * 160];
+            for (int i = 0; i < 32 * D; i++) acc[i] = 3.0f * frand();
+            lmc_attn_accum_reduce(a, acc, D, vdo);
+            lmc_attn_accum_reduce_avx512(b, acc, D, vdo);
+            CHECK_MSG(same_bits(a, b, (size_t)D), "accum reduce of D %d (vec_dot order %d): 16 lanes differ", D, vdo);
+        }
+    for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+        const int64_t n = lens[l];
+        for (int64_t i = 0; i < n; i++) a[i] = b[i] = (i % 9 == 4 ? 70000.0f : i % 9 == 5 ? 1e-6f : 2.0f) * frand();
+        lmc_round_f16_avx2(a, n);
+        lmc_round_f16_avx512(b, n);
+        CHECK_MSG(same_bits(a, b, (size_t)n), "F16 rounding of %lld: 16 lanes differ", (long long)n);
     }
 }
 
