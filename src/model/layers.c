@@ -445,9 +445,13 @@ static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next
         decode_rows(seg, n_seg, next_kvh, first, first + m - 1, kr, NULL);
         for (int64_t j = 0; j < m; j++) lmc_pf_row(kr[j], D, false);
     }
-    for (int g = 0; g < nh; g++) {
-        g_softmax(sc + g * n_ctx, n_kv, a->scale);
-        g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
+    if (g_group_decode == 1) {
+        lmc_attn_softmax_round_group_avx512(sc, n_ctx, nh, n_kv, a->scale);
+    } else {
+        for (int g = 0; g < nh; g++) {
+            g_softmax(sc + g * n_ctx, n_kv, a->scale);
+            g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
+        }
     }
     g_accum_group(acc, sc, n_ctx, nh, vr, n_kv, D);
     for (int g = 0; g < nh; g++) g_accum_reduce(a->out + (int64_t)(h0 + g) * D, acc + (int64_t)g * 32 * D, D, true);

@@ -140,3 +140,69 @@ void lmc_round_f16_avx512(float *x, int64_t n) {
         _mm512_storeu_ps(x + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
     if (i < n) lmc_round_f16_avx2(x + i, n - i);
 }
+
+/* G <= 3 rows of scores (s + g * stride), each through lmc_attn_softmax_avx512 and then
+ * lmc_round_f16_avx512: the same operations per row, the rows interleaved so that their
+ * double sums (a chain of dependent adds per row) overlap */
+static inline void softmax_round_rows(float *s, int64_t stride, int64_t n, float scale, const int G) {
+    const __m512 vs = _mm512_set1_ps(scale);
+    const int64_t n16 = n & ~(int64_t)15;
+    const __mmask16 live = (__mmask16)((1u << (n - n16)) - 1);
+    __m512 vm[3];
+    float max[3];
+    double sum[3];
+    for (int g = 0; g < G; g++) vm[g] = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < n16; j += 16)
+        for (int g = 0; g < G; g++) {
+            float *r = s + g * stride;
+            const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(r + j), vs);
+            _mm512_storeu_ps(r + j, x);
+            vm[g] = _mm512_max_ps(x, vm[g]);
+        }
+    for (int g = 0; g < G; g++) {
+        float *r = s + g * stride;
+        max[g] = _mm512_reduce_max_ps(vm[g]);
+        for (int64_t j = n16; j < n; j++) {
+            r[j] *= scale;
+            if (r[j] > max[g]) max[g] = r[j];
+        }
+        vm[g] = _mm512_set1_ps(max[g]);
+        sum[g] = 0.0;
+    }
+    for (int64_t j = 0; j < n16; j += 16)
+        for (int g = 0; g < G; g++) {
+            float *r = s + g * stride;
+            const __m512 e = v_expf16(_mm512_sub_ps(_mm512_loadu_ps(r + j), vm[g]));
+            _mm512_storeu_ps(r + j, e);
+            sum[g] += (double)hsum8(_mm512_castps512_ps256(e));
+            sum[g] += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
+        }
+    if (n16 < n)
+        for (int g = 0; g < G; g++) {
+            float *r = s + g * stride;
+            const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, r + n16);
+            const __m512 e = v_expf16(_mm512_sub_ps(x, vm[g]));
+            _mm512_mask_storeu_ps(r + n16, live, e);
+            sum[g] += (double)hsum8(_mm512_castps512_ps256(e));
+            if (n - n16 > 8) sum[g] += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
+        }
+    for (int g = 0; g < G; g++) vm[g] = _mm512_set1_ps((float)(1.0 / sum[g]));
+    /* the weights, rounded to F16 values (vcvtps2ph rounds as lmc_f32_to_f16 does, so the
+     * tail's vector rounding equals the 8-lane function's scalar one) */
+#define RND16(v) _mm512_cvtph_ps(_mm512_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT))
+    for (int64_t j = 0; j < n16; j += 16)
+        for (int g = 0; g < G; g++) {
+            float *r = s + g * stride;
+            _mm512_storeu_ps(r + j, RND16(_mm512_mul_ps(_mm512_loadu_ps(r + j), vm[g])));
+        }
+    if (n16 < n)
+        for (int g = 0; g < G; g++) {
+            float *r = s + g * stride;
+            _mm512_mask_storeu_ps(r + n16, live, RND16(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, r + n16), vm[g])));
+        }
+#undef RND16
+}
+
+void lmc_attn_softmax_round_group_avx512(float *s, int64_t stride, int G, int64_t n, float scale) {
+    LMC_WITH_G(G, softmax_round_rows, s, stride, n, scale);
+}

@@ -256,6 +256,9 @@ void lmc_attn_softmax_avx512(float *s, int64_t n, float scale);
 void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n);
 void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_dot_order);
 void lmc_round_f16_avx512(float *x, int64_t n);
+/* the grouped decode path's G <= 3 rows of scores (s + g * stride, n each): each row's
+ * lmc_attn_softmax_avx512 then lmc_round_f16_avx512, the rows interleaved */
+void lmc_attn_softmax_round_group_avx512(float *s, int64_t stride, int G, int64_t n, float scale);
 /* acc[P][D] += the weighted V rows j0 .. j0+n-1 of the attended range, row j into
  * partial sum j mod P (P = 32 in vec_dot order, 8 in tinyBLAS's); then out[D] = the
  * partial sums added in llama.cpp's order. */

@@ -7,8 +7,8 @@
  *   softmax: the maximum and the last scaling are vectorized: weights finite, summing
  *          to 1, in their inputs' order; a spike in any lane takes all the weight;
  *   F16 rows: the vector conversion into an F16 cache gives lmc_f32_to_f16's bits;
- *   AVX-512: the 16-lane softmax, SwiGLU, p.V reduction and F16 rounding
- *          (layers_avx512.c) give the 8-lane ones' bits, over lengths around 8 and 16,
+ *   AVX-512: the 16-lane softmax (also 1-3 rows together, rounded to F16), SwiGLU,
+ *          p.V reduction and F16 rounding (layers_avx512.c) give the 8-lane ones' bits, over lengths around 8 and 16,
  *          head sizes with and without a 16-lane tail, and inputs that take exp's
  *          special cases;
  *   RMSNorm: the sum of squares in double partial sums gives the serial double sum's
@@ -137,6 +137,18 @@ static void check_avx512_same(void) {
             lmc_attn_softmax_avx2(a, n, 0.125f);
             lmc_attn_softmax_avx512(b, n, 0.125f);
             CHECK_MSG(same_bits(a, b, (size_t)n), "softmax of %lld (kind %d): 16 lanes differ from 8", (long long)n, kind);
+        }
+        /* 1-3 rows at once, each then rounded to F16 values, against row by row */
+        for (int G = 1; G <= 3; G++) {
+            static float r1[3 * N], r2[3 * N];
+            for (int64_t i = 0; i < 3 * n; i++) r1[i] = r2[i] = (i % 11 == 5 ? -900.0f : 40.0f) * frand();
+            for (int g = 0; g < G; g++) {
+                lmc_attn_softmax_avx512(r1 + g * n, n, 0.125f);
+                lmc_round_f16_avx512(r1 + g * n, n);
+            }
+            lmc_attn_softmax_round_group_avx512(r2, n, G, n, 0.125f);
+            CHECK_MSG(same_bits(r1, r2, (size_t)(3 * n)), "softmax of %d rows of %lld: rows together differ", G,
+                      (long long)n);
         }
         for (int64_t i = 0; i < n; i++) {
             g[i] = 12.0f * frand();
