@@ -100,7 +100,7 @@ void lmc_attn_softmax_avx512(float *s, int64_t n, float scale) {
 }
 
 /* lmc_attn_accum_reduce's sums in 16 lanes: the same adds per output d, in the same
- * order (its tail of d % 16 outputs goes through the 8-lane function) */
+ * order */
 void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_dot_order) {
 #define V16(m) _mm512_loadu_ps(acc + (size_t)(m) * (size_t)D + (size_t)d)
     int d = 0;
@@ -120,16 +120,20 @@ void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_
             _mm512_storeu_ps(out + d, _mm512_add_ps(a, b));
         }
 #undef V16
-    /* the rest: acc rows keep their stride D, so the 8-lane function sees them offset by d */
-    if (d < D) {
-        float tmp_out[16];
-        float tmp_acc[32 * 16];
-        const int r = D - d, P = vec_dot_order ? 32 : 8;
-        for (int m = 0; m < P; m++)
-            for (int i = 0; i < r; i++) tmp_acc[m * r + i] = acc[(size_t)m * (size_t)D + (size_t)(d + i)];
-        lmc_attn_accum_reduce(tmp_out, tmp_acc, r, vec_dot_order);
-        for (int i = 0; i < r; i++) out[d + i] = tmp_out[i];
+    /* the rest one output at a time: the 8-lane function's lanes and its tail compute
+     * this same tree of adds */
+#define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
+    for (; d < D; d++) {
+        if (vec_dot_order) {
+            float x[8];
+            for (int l = 0; l < 8; l++) x[l] = (A(l) + A(16 + l)) + (A(8 + l) + A(24 + l));
+            const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
+            out[d] = (t0 + t1) + (t2 + t3);
+        } else {
+            out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
+        }
     }
+#undef A
 }
 
 /* x rounded to the nearest F16 value, 16 at a time (vcvtps2ph is exact rounding either
