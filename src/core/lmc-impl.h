@@ -25,6 +25,11 @@ static inline bool lmc_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* n bytes (rounded up to 2 MiB) on 2 MiB boundaries, on huge pages where the kernel
+ * allows them; zeroed (every page touched, so resident from the start) when zero is
+ * set. NULL when out of memory. Freed with free() (src/core/memory.c). */
+void *lmc_alloc_huge(uint64_t n, bool zero);
+
 /* Reads a whole file into a malloc'ed buffer (NUL-terminated; *len excludes the NUL).
  * LMC_ERR_IO / LMC_ERR_NOMEM with the path in the message (src/core/file.c). */
 int lmc_read_file(const char *path, char **buf, size_t *len);

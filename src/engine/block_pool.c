@@ -10,28 +10,16 @@
 #include "engine-impl.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
 
 size_t lmc_block_pool_bytes_per_token(lmc_type type, int n_layer, int64_t Ckv) {
     return 2 * (size_t)n_layer * lmc_type_row_bytes(type, Ckv);
 }
 
-/* n zeroed bytes on 2 MiB boundaries, on huge pages where the kernel allows them
- * (MADV_HUGEPAGE): attention reads a few KiB here and there all over the pool, which
- * with 4 KiB pages costs a TLB miss nearly every time. Every page is touched now: the
- * pool is resident from the start, as llama.cpp clears its KV buffer, so a server's
- * RSS does not creep up for minutes as blocks are first used (and a growing RSS means
- * a leak). */
-static uint8_t *pool_alloc(uint64_t n) {
-    const uint64_t huge = (uint64_t)1 << 21, size = (n + huge - 1) / huge * huge;
-    uint8_t *m = aligned_alloc((size_t)huge, (size_t)size);
-    if (!m) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(m, (size_t)size, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
-#endif
-    memset(m, 0, (size_t)size);
-    return m;
-}
+/* n zeroed bytes on huge pages (lmc_alloc_huge): attention reads a few KiB here and there
+ * all over the pool. Every page is touched now: the pool is resident from the start, as
+ * llama.cpp clears its KV buffer, so a server's RSS does not creep up for minutes as
+ * blocks are first used (and a growing RSS means a leak). */
+static uint8_t *pool_alloc(uint64_t n) { return lmc_alloc_huge(n, true); }
 
 int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, int64_t head_dim,
                         lmc_type type) {

@@ -1,0 +1,23 @@
+/* memory.c — large buffers that are streamed or read all over (KV caches): on 2 MiB
+ * boundaries, on huge pages where the kernel allows them (MADV_HUGEPAGE). With 4 KiB
+ * pages, reading a few KiB here and there over tens of MB costs a TLB miss nearly every
+ * time. */
+#include "lmc-impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+void *lmc_alloc_huge(uint64_t n, bool zero) {
+    const uint64_t huge = (uint64_t)1 << 21;
+    uint64_t size;
+    if (n == 0 || !lmc_add_ok(n, huge - 1, &size) || size > SIZE_MAX) return NULL;
+    size = size / huge * huge;
+    void *m = aligned_alloc((size_t)huge, (size_t)size);
+    if (!m) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(m, (size_t)size, MADV_HUGEPAGE); /* advice only: 4 KiB pages if refused */
+#endif
+    if (zero) memset(m, 0, (size_t)size);
+    return m;
+}
