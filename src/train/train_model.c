@@ -177,10 +177,14 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     const lmc_train_config *k = &m->cfg;
     const int64_t C = k->n_embd, H = k->n_head, D = C / H, HD = C, KD = k->n_head_kv * D, F = k->n_ff, V = k->n_vocab;
     const int64_t N = (int64_t)max_batch * k->n_ctx, T = k->n_ctx;
-    m->params = calloc(m->n_params, sizeof(float));
-    m->grads = calloc(m->n_params, sizeof(float));
-    m->m = calloc(m->n_params, sizeof(float));
-    m->v = calloc(m->n_params, sizeof(float));
+    /* the big arrays every step streams through on huge pages, zeroed (lmc_alloc_huge):
+     * bench-train's 10.75M-parameter gpt2 at 2 threads, alternating, 4115/4011/3967 ->
+     * 4216/4143/4038 tokens/s with the same losses */
+#define FLOATS_HUGE(n) ((float *)lmc_alloc_huge((uint64_t)(n) * sizeof(float), true))
+    m->params = FLOATS_HUGE(m->n_params);
+    m->grads = FLOATS_HUGE(m->n_params);
+    m->m = FLOATS_HUGE(m->n_params);
+    m->v = FLOATS_HUGE(m->n_params);
     m->L = calloc((size_t)k->n_layer, sizeof *m->L);
     m->A = calloc((size_t)k->n_layer, sizeof *m->A);
     /* activations: one allocation from the same kind of table */
@@ -188,7 +192,7 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
                               N * HD /*att*/ + N * C /*x_mid*/ + N * C /*h2*/ + 2 * N + 3 * N * F;
     const int64_t global = 2 * N * C + 2 * N + 2 * N * V + N * C * 2 + N * HD * 2 + 2 * N * KD + 3 * N * F + N * C;
     m->act_floats = (size_t)(per_layer * k->n_layer + global);
-    m->act_mem = calloc(m->act_floats, sizeof(float));
+    m->act_mem = FLOATS_HUGE(m->act_floats);
     m->pos = calloc((size_t)N, sizeof(int32_t));
     if (!m->params || !m->grads || !m->m || !m->v || !m->L || !m->A || !m->act_mem || !m->pos) {
         lmc_train_model_free(m);
@@ -213,12 +217,13 @@ lmc_train_model *lmc_train_model_init(const lmc_train_config *cfg, int32_t max_b
     m->scratch_all = calloc((size_t)m->n_threads * (size_t)(2 * T * T + 16), sizeof(float));
     /* the most rows of C a slice's GEMM has: its tokens, or a weight's rows (dW) */
     m->gemm_ws_n = lmc_sgemm_ws_floats(LMC_MAX(LMC_MAX(N, F), LMC_MAX(V, LMC_MAX(C, HD))));
-    m->gemm_ws = malloc((size_t)m->n_threads * m->gemm_ws_n * sizeof(float));
+    m->gemm_ws = FLOATS_HUGE((size_t)m->n_threads * m->gemm_ws_n);
     m->drop_p = k->dropout;
     m->drop_seed = seed;
     m->tgrads = calloc((size_t)m->n_threads, sizeof *m->tgrads);
     bool ok = m->tp && m->scratch_all && m->gemm_ws && m->tgrads;
-    for (int i = 1; ok && i < m->n_threads; i++) ok = (m->tgrads[i - 1] = calloc(m->n_params, sizeof(float))) != NULL;
+    for (int i = 1; ok && i < m->n_threads; i++) ok = (m->tgrads[i - 1] = FLOATS_HUGE(m->n_params)) != NULL;
+#undef FLOATS_HUGE
     if (!ok) {
         lmc_train_model_free(m);
         return lmc_set_error_null(LMC_ERR_NOMEM, "train: cannot allocate the per-thread buffers of %d threads",
