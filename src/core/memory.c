@@ -1,7 +1,8 @@
-/* memory.c — large buffers that are streamed or read all over (KV caches): on 2 MiB
- * boundaries, on huge pages where the kernel allows them (MADV_HUGEPAGE). With 4 KiB
- * pages, reading a few KiB here and there over tens of MB costs a TLB miss nearly every
- * time. */
+/* memory.c — large buffers that are streamed or read all over (the KV caches, training's
+ * parameters, gradients and activations): on 2 MiB boundaries, on huge pages where the
+ * kernel allows them (MADV_HUGEPAGE). With 4 KiB pages every 4 KiB read costs a TLB miss
+ * when the buffer is tens of MB; the repacked weights get the same treatment in one block
+ * of their own (model.c), which they fill as they are packed. */
 #include "lmc-impl.h"
 
 #include <stdlib.h>
