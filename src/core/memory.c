@@ -1,8 +1,7 @@
-/* memory.c — large buffers that are streamed or read all over (the KV caches, training's
- * parameters, gradients and activations): on 2 MiB boundaries, on huge pages where the
- * kernel allows them (MADV_HUGEPAGE). With 4 KiB pages every 4 KiB read costs a TLB miss
- * when the buffer is tens of MB; the repacked weights get the same treatment in one block
- * of their own (model.c), which they fill as they are packed. */
+/* memory.c — large buffers that are streamed or read all over (the repacked weights, the
+ * KV caches, training's parameters, gradients and activations): on 2 MiB boundaries, on
+ * huge pages where the kernel allows them (MADV_HUGEPAGE). With 4 KiB pages every 4 KiB
+ * read costs a TLB miss when the buffer is tens of MB. */
 #include "lmc-impl.h"
 
 #include <stdlib.h>

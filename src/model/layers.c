@@ -250,6 +250,15 @@ static void (*g_to_f16_row)(uint16_t *, const float *, int64_t) = f32_to_f16_row
 static void (*g_accum_rows)(float *, const float *, const void *, bool, int64_t, int64_t, int64_t, int,
                             int) = accum_rows_scalar;
 static void (*g_accum_reduce)(float *, const float *, int, bool) = accum_reduce_scalar;
+/* the softmax of G <= 3 rows of scores (s + g * stride, n each), each then rounded to F16
+ * values: row by row through g_softmax and g_round_f16, or (AVX-512) interleaved */
+static void softmax_round_rows(float *s, int64_t stride, int G, int64_t n, float scale) {
+    for (int g = 0; g < G; g++) {
+        g_softmax(s + g * stride, n, scale);
+        g_round_f16(s + g * stride, n);
+    }
+}
+static void (*g_softmax_round)(float *, int64_t, int, int64_t, float) = softmax_round_rows;
 
 /* one decode token's heads of a KV group together: 0 off, 1 with AVX-512 (attn_avx512.c),
  * 2 with AVX2 (layers_avx2.c); what the CPU has is in g_group_best */
@@ -288,6 +297,7 @@ static void pick_kernels(void) {
         g_swiglu = lmc_swiglu_avx512;
         g_accum_reduce = lmc_attn_accum_reduce_avx512;
         g_round_f16 = lmc_round_f16_avx512;
+        g_softmax_round = lmc_attn_softmax_round_group_avx512;
     }
 #endif
 }
@@ -445,14 +455,7 @@ static void attend_heads_decode(const lmc_attn_args *a, int h0, int nh, int next
         decode_rows(seg, n_seg, next_kvh, first, first + m - 1, kr, NULL);
         for (int64_t j = 0; j < m; j++) lmc_pf_row(kr[j], D, false);
     }
-    if (g_group_decode == 1) {
-        lmc_attn_softmax_round_group_avx512(sc, n_ctx, nh, n_kv, a->scale);
-    } else {
-        for (int g = 0; g < nh; g++) {
-            g_softmax(sc + g * n_ctx, n_kv, a->scale);
-            g_round_f16(sc + g * n_ctx, n_kv); /* the weights meet an F16 V */
-        }
-    }
+    g_softmax_round(sc, n_ctx, nh, n_kv, a->scale); /* the weights meet an F16 V */
     g_accum_group(acc, sc, n_ctx, nh, vr, n_kv, D);
     for (int g = 0; g < nh; g++) g_accum_reduce(a->out + (int64_t)(h0 + g) * D, acc + (int64_t)g * 32 * D, D, true);
 }

@@ -454,7 +454,6 @@ void lmc_attn_accum_group_avx2(float *acc, const float *p, int64_t p_stride, int
 /* The partial sums added as llama.cpp adds them, 8 outputs d at a time (the same
  * operations per d as one at a time). */
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order) {
-#define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
 #define V(m) _mm256_loadu_ps(acc + (size_t)(m) * (size_t)D + (size_t)d)
     int d = 0;
     if (vec_dot_order) {
@@ -466,21 +465,15 @@ void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_ord
             const __m256 t2 = _mm256_add_ps(x[2], x[6]), t3 = _mm256_add_ps(x[3], x[7]);
             _mm256_storeu_ps(out + d, _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
         }
-        for (; d < D; d++) {
-            float x[8];
-            for (int l = 0; l < 8; l++) x[l] = (A(l) + A(16 + l)) + (A(8 + l) + A(24 + l));
-            const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
-            out[d] = (t0 + t1) + (t2 + t3);
-        }
+        for (; d < D; d++) out[d] = lmc_accum_reduce_one(acc, D, d, true);
     } else {
         for (; d + 8 <= D; d += 8) {
             const __m256 a = _mm256_add_ps(_mm256_add_ps(V(0), V(4)), _mm256_add_ps(V(2), V(6)));
             const __m256 b = _mm256_add_ps(_mm256_add_ps(V(1), V(5)), _mm256_add_ps(V(3), V(7)));
             _mm256_storeu_ps(out + d, _mm256_add_ps(a, b));
         }
-        for (; d < D; d++) out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
+        for (; d < D; d++) out[d] = lmc_accum_reduce_one(acc, D, d, false);
     }
-#undef A
 #undef V
 }
 

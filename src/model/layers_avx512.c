@@ -56,49 +56,6 @@ void lmc_swiglu_avx512(float *out, const float *gate, const float *up, int64_t n
     if (i < n) lmc_swiglu_avx2(out + i, gate + i, up + i, n - i); /* its 8-lane steps and scalar tail */
 }
 
-void lmc_attn_softmax_avx512(float *s, int64_t n, float scale) {
-    /* the maximum (any order gives the same one; max_ps skips NaN lanes as the 8-lane
-     * code does: it returns its second operand) */
-    __m512 vm = _mm512_set1_ps(-INFINITY);
-    const __m512 vs = _mm512_set1_ps(scale);
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(s + j), vs);
-        _mm512_storeu_ps(s + j, x);
-        vm = _mm512_max_ps(x, vm);
-    }
-    float max = _mm512_reduce_max_ps(vm);
-    for (; j < n; j++) {
-        s[j] *= scale;
-        if (s[j] > max) max = s[j];
-    }
-    /* exp(s - max) summed in double one 8-lane block at a time, in order; the last
-     * block's missing lanes are -inf (exp 0), as the 8-lane code pads them */
-    double sum = 0.0;
-    const __m512 vmax = _mm512_set1_ps(max);
-    j = 0;
-    for (; j + 16 <= n; j += 16) {
-        const __m512 e = v_expf16(_mm512_sub_ps(_mm512_loadu_ps(s + j), vmax));
-        _mm512_storeu_ps(s + j, e);
-        sum += (double)hsum8(_mm512_castps512_ps256(e));
-        sum += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
-    }
-    if (j < n) {
-        const __mmask16 live = (__mmask16)((1u << (n - j)) - 1);
-        const __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, s + j);
-        const __m512 e = v_expf16(_mm512_sub_ps(x, vmax));
-        _mm512_mask_storeu_ps(s + j, live, e);
-        sum += (double)hsum8(_mm512_castps512_ps256(e));
-        if (n - j > 8) sum += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
-    }
-    const __m512 vi = _mm512_set1_ps((float)(1.0 / sum));
-    for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(s + j, _mm512_mul_ps(_mm512_loadu_ps(s + j), vi));
-    if (j < n) {
-        const __mmask16 live = (__mmask16)((1u << (n - j)) - 1);
-        _mm512_mask_storeu_ps(s + j, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, s + j), vi));
-    }
-}
-
 /* lmc_attn_accum_reduce's sums in 16 lanes: the same adds per output d, in the same
  * order */
 void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_dot_order) {
@@ -120,20 +77,7 @@ void lmc_attn_accum_reduce_avx512(float *out, const float *acc, int D, bool vec_
             _mm512_storeu_ps(out + d, _mm512_add_ps(a, b));
         }
 #undef V16
-    /* the rest one output at a time: the 8-lane function's lanes and its tail compute
-     * this same tree of adds */
-#define A(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
-    for (; d < D; d++) {
-        if (vec_dot_order) {
-            float x[8];
-            for (int l = 0; l < 8; l++) x[l] = (A(l) + A(16 + l)) + (A(8 + l) + A(24 + l));
-            const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
-            out[d] = (t0 + t1) + (t2 + t3);
-        } else {
-            out[d] = ((A(0) + A(4)) + (A(2) + A(6))) + ((A(1) + A(5)) + (A(3) + A(7)));
-        }
-    }
-#undef A
+    for (; d < D; d++) out[d] = lmc_accum_reduce_one(acc, D, d, vec_dot_order); /* the same tree of adds */
 }
 
 /* x rounded to the nearest F16 value, 16 at a time (vcvtps2ph is exact rounding either
@@ -145,16 +89,20 @@ void lmc_round_f16_avx512(float *x, int64_t n) {
     if (i < n) lmc_round_f16_avx2(x + i, n - i);
 }
 
-/* G <= 3 rows of scores (s + g * stride), each through lmc_attn_softmax_avx512 and then
- * lmc_round_f16_avx512: the same operations per row, the rows interleaved so that their
- * double sums (a chain of dependent adds per row) overlap */
-static inline void softmax_round_rows(float *s, int64_t stride, int64_t n, float scale, const int G) {
+/* layers_avx2.c's softmax of G <= 3 rows of scores (s + g * stride), n each, then (round)
+ * each weight rounded to an F16 value as lmc_round_f16_avx512 does. Every lane runs the
+ * 8-lane code's operations; the double sum takes one 8-lane half at a time, in order, the
+ * last block's missing lanes -inf (exp 0) as the 8-lane code pads them. The rows go
+ * interleaved, so that their sums (chains of dependent adds) overlap. */
+static inline void softmax_rows(float *s, int64_t stride, int64_t n, float scale, const bool round, const int G) {
     const __m512 vs = _mm512_set1_ps(scale);
     const int64_t n16 = n & ~(int64_t)15;
     const __mmask16 live = (__mmask16)((1u << (n - n16)) - 1);
     __m512 vm[3];
     float max[3];
     double sum[3];
+    /* the maximum (any order gives the same one; max_ps skips NaN lanes as the 8-lane
+     * code does: it returns its second operand) */
     for (int g = 0; g < G; g++) vm[g] = _mm512_set1_ps(-INFINITY);
     for (int64_t j = 0; j < n16; j += 16)
         for (int g = 0; g < G; g++) {
@@ -191,22 +139,24 @@ static inline void softmax_round_rows(float *s, int64_t stride, int64_t n, float
             if (n - n16 > 8) sum[g] += (double)hsum8(_mm512_extractf32x8_ps(e, 1));
         }
     for (int g = 0; g < G; g++) vm[g] = _mm512_set1_ps((float)(1.0 / sum[g]));
-    /* the weights, rounded to F16 values (vcvtps2ph rounds as lmc_f32_to_f16 does, so the
-     * tail's vector rounding equals the 8-lane function's scalar one) */
-#define RND16(v) _mm512_cvtph_ps(_mm512_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT))
+    /* vcvtps2ph rounds as lmc_f32_to_f16 does, so the tail's vector rounding equals the
+     * 8-lane function's scalar one */
+#define FIN(v) (round ? _mm512_cvtph_ps(_mm512_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT)) : (v))
     for (int64_t j = 0; j < n16; j += 16)
         for (int g = 0; g < G; g++) {
             float *r = s + g * stride;
-            _mm512_storeu_ps(r + j, RND16(_mm512_mul_ps(_mm512_loadu_ps(r + j), vm[g])));
+            _mm512_storeu_ps(r + j, FIN(_mm512_mul_ps(_mm512_loadu_ps(r + j), vm[g])));
         }
     if (n16 < n)
         for (int g = 0; g < G; g++) {
             float *r = s + g * stride;
-            _mm512_mask_storeu_ps(r + n16, live, RND16(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, r + n16), vm[g])));
+            _mm512_mask_storeu_ps(r + n16, live, FIN(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, r + n16), vm[g])));
         }
-#undef RND16
+#undef FIN
 }
 
+void lmc_attn_softmax_avx512(float *s, int64_t n, float scale) { softmax_rows(s, 0, n, scale, false, 1); }
+
 void lmc_attn_softmax_round_group_avx512(float *s, int64_t stride, int G, int64_t n, float scale) {
-    LMC_WITH_G(G, softmax_round_rows, s, stride, n, scale);
+    LMC_WITH_G(G, softmax_rows, s, stride, n, scale, true);
 }

@@ -265,6 +265,17 @@ void lmc_attn_softmax_round_group_avx512(float *s, int64_t stride, int G, int64_
 void lmc_attn_accum_rows_avx2(float *acc, const float *p, const void *vc, bool f16, int64_t j0, int64_t n,
                               int64_t stride, int D, int P);
 void lmc_attn_accum_reduce(float *out, const float *acc, int D, bool vec_dot_order);
+/* output d of that reduction on its own, the tree of adds the vector lanes compute (the
+ * SIMD functions' tails) */
+static inline float lmc_accum_reduce_one(const float *acc, int D, int d, bool vec_dot_order) {
+#define A_(m) acc[(size_t)(m) * (size_t)D + (size_t)d]
+    if (!vec_dot_order) return ((A_(0) + A_(4)) + (A_(2) + A_(6))) + ((A_(1) + A_(5)) + (A_(3) + A_(7)));
+    float x[8];
+    for (int l = 0; l < 8; l++) x[l] = (A_(l) + A_(16 + l)) + (A_(8 + l) + A_(24 + l));
+    const float t0 = x[0] + x[4], t1 = x[1] + x[5], t2 = x[2] + x[6], t3 = x[3] + x[7];
+    return (t0 + t1) + (t2 + t3);
+#undef A_
+}
 /* attn_avx512.c (see there): one query's scores for G heads (q [G][D], rounded to F16;
  * s + g * s_stride) over the n F16 key rows krows[0..n-1], asking for the keys `ahead`
  * on and for the value rows vrows[0..n-1] as it goes; and their p.V partial sums

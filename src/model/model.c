@@ -371,15 +371,11 @@ static int pack_all(loader *L) {
     PACK_EACH(m, ADD);
 #undef ADD
     if (total == 0) return LMC_OK;
-    const size_t huge = (size_t)1 << 21, cap = (total + huge - 1) / huge * huge;
-    uint8_t *arena = aligned_alloc(huge, cap);
+    uint8_t *arena = lmc_alloc_huge(total, false); /* written as the matrices are packed */
     if (!arena) return lmc_set_error(LMC_ERR_NOMEM, "model: cannot allocate %.1f MiB for repacked weights",
-                                     (double)cap / 1048576.0);
+                                     (double)total / 1048576.0);
     int rc = own(L, arena);
     if (rc) return rc;
-#ifdef MADV_HUGEPAGE
-    madvise(arena, cap, MADV_HUGEPAGE);
-#endif
 #define PACK(w) pack_weight(w, arena, &used)
     PACK_EACH(m, PACK);
 #undef PACK
