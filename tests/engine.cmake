@@ -36,6 +36,10 @@ lmc_add_test(engine_cli_ppl ARGS $<TARGET_FILE:lmc> bench-engine -m ${ENGINE_TIN
 set_tests_properties(engine_cli_ppl PROPERTIES PASS_REGULAR_EXPRESSION "225\\.746")
 lmc_add_test(engine_cli_badargs ARGS $<TARGET_FILE:lmc> bench-engine --kv-type q4_0 TIMEOUT 30)
 set_tests_properties(engine_cli_badargs PROPERTIES WILL_FAIL TRUE)
+# every request failing (a copy of stories260K with a NaN output norm): bench-engine says
+# why and exits non-zero in both sections instead of waiting for first tokens forever
+lmc_add_test(engine_cli_failed ARGS python3 ${CMAKE_CURRENT_SOURCE_DIR}/engine/test_bench_failed.py
+             $<TARGET_FILE:lmc> ${ENGINE_TINY} ${CMAKE_BINARY_DIR}/engine_cli_failed TIMEOUT 150)
 # beam search over the engine (beams share blocks copy-on-write) == lmc_beam_search_model
 # (the single-sequence cache, src/sampling/beam_model.c), alone and 2 searches at once
 lmc_add_test(engine_beam ARGS $<TARGET_FILE:test_engine> beam stories260K.once-upon-a-time TIMEOUT 120)

@@ -53,6 +53,7 @@ static const char *HELP =
 typedef struct {
     int64_t n_gen;
     bool first, done;
+    char error[160]; /* the engine's message when the request ended in an error */
 } prog;
 
 static void on_ev(const lmc_engine_event *ev, void *user) {
@@ -62,6 +63,13 @@ static void on_ev(const lmc_engine_event *ev, void *user) {
         p->first = true;
     }
     if (ev->finish != LMC_FINISH_NONE) p->done = true;
+    if (ev->finish == LMC_FINISH_ERROR)
+        snprintf(p->error, sizeof p->error, "%s", ev->error ? ev->error : "request failed");
+}
+
+/* a request that ended without the tokens the benchmark waits for: its error, else why */
+static int prog_failed(const prog *p) {
+    return cli_error("engine request failed: %s", p->error[0] ? p->error : "it ended before its first token");
 }
 
 static uint64_t g_state = 0x9e3779b97f4a7c15ull;
@@ -116,13 +124,18 @@ static int throughput_once(const lmc_model *m, int nt, int n_batch, lmc_type kv,
     const double t0 = cli_now();
     while (!rc) { /* prompt processing: until every sequence has its first token */
         int all = 1;
-        for (int i = 0; i < B; i++) all &= p[i].first;
-        if (all) break;
+        for (int i = 0; i < B && !rc; i++) {
+            if (!p[i].first && p[i].done) rc = prog_failed(&p[i]); /* else this would wait forever */
+            all &= p[i].first;
+        }
+        if (all || rc) break;
         if (lmc_engine_step(e) < 0) rc = cli_lib_error();
     }
     const double t1 = cli_now();
     if (!rc && lmc_engine_run(e) < 0) rc = cli_lib_error();
     const double t2 = cli_now();
+    for (int i = 0; i < B && !rc; i++)
+        if (p[i].error[0]) rc = prog_failed(&p[i]);
     int64_t gen = 0;
     for (int i = 0; i < B; i++) gen += p[i].n_gen - 1;
     *t_pp = t1 - t0, *t_tg = t2 - t1, *gen_out = gen;
@@ -183,8 +196,10 @@ static int bench_ttft(const lmc_model *m, int nt, int n_batch, lmc_type kv, long
         r.user = &p;
         const double t0 = cli_now();
         if (lmc_engine_submit(e, &r) < 0) return cli_lib_error();
-        while (!p.first)
+        while (!p.first) {
+            if (p.done) return prog_failed(&p);
             if (lmc_engine_step(e) < 0) return cli_lib_error();
+        }
         ttft[run] = (cli_now() - t0) * 1e3;
         if (lmc_engine_run(e) < 0) return cli_lib_error();
     }
