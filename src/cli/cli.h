@@ -47,6 +47,11 @@ void cli_progress_init(cli_progress *p, const char *label, int bytes);
 void cli_progress_update(void *p, uint64_t done, uint64_t total);
 void cli_progress_done(cli_progress *p);
 double cli_now(void); /* monotonic seconds */
+/* threads when -t is not given: one per CPU core this process may run on (its CPU affinity,
+ * so taskset and container limits count; SMT siblings are halved), 1..1024 */
+int cli_default_threads(void);
+#define CLI_THREADS_HELP "one per CPU core available"
+
 /* mean and sample standard deviation (0 for n = 1) of x[n], n >= 1 */
 void cli_mean_sd(const double *x, int n, double *mean, double *sd);
 

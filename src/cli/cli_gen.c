@@ -12,7 +12,7 @@ const char *CLI_GEN_OPTIONS_HELP =
     "  -n N             tokens to generate, N >= 0\n"
     "  --temp T         temperature; 0 = greedy (ties go to the lowest id) (default 0)\n"
     "  --seed S         random seed for --temp > 0 (default: from the clock)\n"
-    "  -t N             threads (default 1)\n"
+    "  -t N             threads (default: " CLI_THREADS_HELP ")\n"
     "  -c N             context size in tokens (default: the model's, at most 4096)\n"
     "  -b N             tokens per forward step while reading the prompt (default 512)\n"
     "  --kv-type T      KV cache type: f16 (default) or f32\n";
@@ -21,7 +21,7 @@ void cli_gen_defaults(cli_gen_opts *o, long long n_predict) {
     memset(o, 0, sizeof *o);
     o->n_predict = n_predict;
     o->temp = 0.0;
-    o->n_threads = 1;
+    o->n_threads = cli_default_threads();
     o->n_batch = 512;
     o->kv_type = LMC_TYPE_F16;
 }

@@ -3,9 +3,32 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* SMT siblings share a core's vector units and caches: a second thread on a core gains
+ * little in these kernels and its share of every dispatch makes the others wait. */
+int cli_default_threads(void) {
+    int n = 0;
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+#endif
+    if (n <= 0) {
+        const long c = sysconf(_SC_NPROCESSORS_ONLN);
+        n = c > 1024 ? 1024 : c > 0 ? (int)c : 1;
+    }
+    FILE *f = fopen("/sys/devices/system/cpu/smt/active", "r");
+    if (f) {
+        int smt = 0;
+        if (fscanf(f, "%d", &smt) == 1 && smt == 1 && n > 1) n /= 2;
+        fclose(f);
+    }
+    return n < 1 ? 1 : n > 1024 ? 1024 : n;
+}
 
 int cli_error(const char *fmt, ...) {
     va_list ap;

@@ -32,7 +32,7 @@ static const char *HELP =
     "\n"
     "options:\n"
     "  -m MODEL         GGUF model (default: the cached default model)\n"
-    "  -t N             threads (default 1)\n"
+    "  -t N             threads (default: " CLI_THREADS_HELP ")\n"
     "  -npp N           prompt tokens per sequence for --throughput (default 128)\n"
     "  -ntg N           generated tokens per sequence for --throughput (default 128)\n"
     "  -npl LIST        concurrency levels for --throughput (default 1,4,16,64)\n"
@@ -307,7 +307,7 @@ static int bench_ppl(const lmc_model *m, const char *path, int nt, int n_ctx, in
 
 int cmd_bench_engine(int argc, char **argv) {
     const char *cmd = "bench-engine", *model = NULL, *ppl = NULL;
-    long long nt = 1, npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0, chunks = 0, reps = 1;
+    long long nt = cli_default_threads(), npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0, chunks = 0, reps = 1;
     int npl[16] = {1, 4, 16, 64}, n_npl = 4;
     bool do_tp = false, do_ttft = false;
     lmc_type kv = LMC_TYPE_F16;

@@ -22,7 +22,7 @@ static const char *EVAL_HELP =
     "  --out FILE       write results and per-item details as JSON\n"
     "  --no-share       re-run each choice's context instead of reusing the cache\n"
     "  -c N             context size (default: the model's, at most 2048)\n"
-    "  -t N             threads (default 1)\n"
+    "  -t N             threads (default: " CLI_THREADS_HELP ")\n"
     "  --kv-type T      KV cache f16 (default) or f32\n"
     "\n"
     "example:\n"
@@ -33,6 +33,7 @@ int cmd_eval(int argc, char **argv) {
     const char *tasks[64];
     int n_tasks = 0;
     lmc_eval_params p = lmc_eval_default_params();
+    p.n_threads = cli_default_threads();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long long n;

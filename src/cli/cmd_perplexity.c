@@ -22,7 +22,7 @@ static const char *PPL_HELP =
     "                 token is scored once; also prints word and byte perplexity and bits\n"
     "                 per byte (lm-evaluation-harness's definitions)\n"
     "  --chunks N     evaluate at most N chunks / windows\n"
-    "  -t N           threads (default 1)\n"
+    "  -t N           threads (default: " CLI_THREADS_HELP ")\n"
     "  --kv-type T    KV cache f16 (default) or f32 (llama.cpp's -fa off -ctk f32 -ctv f32)\n"
     "  -fa on|off     with the f16 cache, reproduce llama.cpp's flash-attention numerics\n"
     "                 (its default on CPU) instead of its -fa off numerics (default off)\n"
@@ -63,6 +63,7 @@ static char *read_file(const char *path, size_t *len) {
 int cmd_perplexity(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *s;
     lmc_ppl_params p = lmc_ppl_default_params();
+    p.n_threads = cli_default_threads();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         long long n;

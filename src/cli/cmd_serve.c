@@ -22,7 +22,7 @@ static const char *SERVE_HELP =
     "  --parallel N       sequences decoded together (default 8)\n"
     "  -c, --ctx-size N   context per request, prompt + max_tokens (default 4096, at most\n"
     "                     the model's)\n"
-    "  -t, --threads N    compute threads (default 2)\n"
+    "  -t, --threads N    compute threads (default: " CLI_THREADS_HELP ")\n"
     "  --kv-type T        f16 (default), f32 or q8_0\n"
     "  --kv-mem MIB       KV pool size in MiB (default: --parallel contexts, up to 8192 tokens)\n"
     "  --api-key KEY      require 'Authorization: Bearer KEY' (also $LMC_API_KEY)\n"
@@ -48,6 +48,7 @@ static void on_signal(int sig) {
 int cmd_serve(int argc, char **argv) {
     const char *cmd = "serve";
     lmc_server_params p = lmc_server_default_params();
+    p.n_threads = cli_default_threads();
     p.api_key = getenv("LMC_API_KEY");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
