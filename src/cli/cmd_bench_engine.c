@@ -182,10 +182,10 @@ static int bench_ttft(const lmc_model *m, int nt, int n_batch, lmc_type kv, long
     lmc_engine *e = make_engine(m, NULL, nt, n_prefix + n_own + 8, n_batch, kv, kv_mib, 3 * (int64_t)(n_prefix + n_own + 8), 4);
     if (!e) return CLI_ERR;
     int32_t *tok = malloc((size_t)(n_prefix + n_own) * sizeof *tok);
-    if (!tok) return cli_error("out of memory");
-    for (int j = 0; j < n_prefix; j++) tok[j] = rand_tok(V);
+    int rc = tok ? CLI_OK : cli_error("out of memory");
+    for (int j = 0; j < n_prefix && !rc; j++) tok[j] = rand_tok(V);
     double ttft[3];
-    for (int run = 0; run < 3; run++) { /* cold, cached, cached with another suffix */
+    for (int run = 0; run < 3 && !rc; run++) { /* cold, cached, cached with another suffix */
         for (int j = 0; j < n_own; j++) tok[n_prefix + j] = rand_tok(V);
         prog p = {0};
         lmc_engine_request r = lmc_engine_default_request();
@@ -195,24 +195,26 @@ static int bench_ttft(const lmc_model *m, int nt, int n_batch, lmc_type kv, long
         r.on_event = on_ev;
         r.user = &p;
         const double t0 = cli_now();
-        if (lmc_engine_submit(e, &r) < 0) return cli_lib_error();
-        while (!p.first) {
-            if (p.done) return prog_failed(&p);
-            if (lmc_engine_step(e) < 0) return cli_lib_error();
+        if (lmc_engine_submit(e, &r) < 0) rc = cli_lib_error();
+        while (!rc && !p.first) {
+            if (p.done) rc = prog_failed(&p); /* else this would wait forever */
+            else if (lmc_engine_step(e) < 0) rc = cli_lib_error();
         }
         ttft[run] = (cli_now() - t0) * 1e3;
-        if (lmc_engine_run(e) < 0) return cli_lib_error();
+        if (!rc && lmc_engine_run(e) < 0) rc = cli_lib_error();
     }
-    lmc_engine_stats st;
-    lmc_engine_get_stats(e, &st);
-    printf("\ntime to first token behind a shared %d-token system prompt (+%d own tokens):\n"
-           "  cold    %9.2f ms\n  cached  %9.2f ms  (%.1f%% of cold)\n  cached  %9.2f ms  (another suffix)\n"
-           "  prefix-cache hits: %lld prompt tokens; KV %zu bytes/token\n",
-           n_prefix, n_own, ttft[0], ttft[1], 100.0 * ttft[1] / ttft[0], ttft[2], (long long)st.n_cached_tokens,
-           st.kv_bytes_per_token);
+    if (!rc) {
+        lmc_engine_stats st;
+        lmc_engine_get_stats(e, &st);
+        printf("\ntime to first token behind a shared %d-token system prompt (+%d own tokens):\n"
+               "  cold    %9.2f ms\n  cached  %9.2f ms  (%.1f%% of cold)\n  cached  %9.2f ms  (another suffix)\n"
+               "  prefix-cache hits: %lld prompt tokens; KV %zu bytes/token\n",
+               n_prefix, n_own, ttft[0], ttft[1], 100.0 * ttft[1] / ttft[0], ttft[2], (long long)st.n_cached_tokens,
+               st.kv_bytes_per_token);
+    }
     free(tok);
     lmc_engine_free(e);
-    return CLI_OK;
+    return rc;
 }
 
 typedef struct {
@@ -307,7 +309,8 @@ static int bench_ppl(const lmc_model *m, const char *path, int nt, int n_ctx, in
 
 int cmd_bench_engine(int argc, char **argv) {
     const char *cmd = "bench-engine", *model = NULL, *ppl = NULL;
-    long long nt = cli_default_threads(), npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0, chunks = 0, reps = 1;
+    long long nt = cli_default_threads(), npp = 128, ntg = 128, prefix = 1000, n_ctx = 0, n_batch = 512, kv_mib = 0,
+              chunks = 0, reps = 1;
     int npl[16] = {1, 4, 16, 64}, n_npl = 4;
     bool do_tp = false, do_ttft = false;
     lmc_type kv = LMC_TYPE_F16;
