@@ -23,7 +23,7 @@ static const char *BENCH_HELP =
     "llama.cpp's llama-bench, so the numbers compare. tg rows also give the weight\n"
     "bytes read per second (GB/s) and its fraction of the bandwidth given by --bw or\n"
     "measured (read-only sum, at the same thread count) with --memory. Peak RSS is\n"
-    "reported. -t takes a comma-separated list (default: the number of CPUs); -p 0 or\n"
+    "reported. -t takes a comma-separated list (default: " CLI_THREADS_HELP "); -p 0 or\n"
     "-n 0 skips that test; --json prints one JSON object instead of the table.\n"
     "-fa: attention path. auto (default): the flash-attention kernel (tiled, as\n"
     "llama.cpp -fa on) for pp, the standard one for tg, each lmc's faster there;\n"
@@ -37,7 +37,7 @@ static const char *BENCH_HELP =
     "                   compare with the read bandwidth) and matrix-matrix speed at a\n"
     "                   prefill-sized batch (GFLOP/s, compare with the FMA peak); a\n"
     "                   type the loader repacks on this CPU gets a second row, \"r8\"\n"
-    "  -t N             also measure with N threads (default: the number of CPUs);\n"
+    "  -t N             also measure with N threads (default: " CLI_THREADS_HELP ");\n"
     "                   every measurement is made with 1 thread and with N\n"
     "  --types LIST     comma-separated weight types for --kernels (default: all)\n"
     "  --tokens N       batch size of the matrix-matrix benchmark (default 64)\n"
@@ -388,7 +388,7 @@ static int bench_model(const char *path, long long p, long long n, const int *ts
 
 int cmd_bench(int argc, char **argv) {
     bool memory = false, kernels = false, cpu_time = false;
-    long long nt = sysconf(_SC_NPROCESSORS_ONLN), n_tok = 64;
+    long long nt = cli_default_threads(), n_tok = 64;
     double mib = 96, bw = 0;
     long long n_p = 512, n_g = 128, reps = 5;
     int ts[16] = {0}, n_ts = 0;

@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <string.h>
-#include <unistd.h>
 
 static const char *QUANTIZE_HELP =
     "usage: lmc quantize [options] IN.gguf OUT.gguf TYPE\n"
@@ -24,7 +23,7 @@ static const char *QUANTIZE_HELP =
     "\n"
     "options:\n"
     "  --pure           no mix: every quantized tensor gets TYPE (fallbacks still apply)\n"
-    "  -t N             threads (default: number of CPUs)\n"
+    "  -t N             threads (default: " CLI_THREADS_HELP ")\n"
     "  -q, --quiet      print only warnings and errors\n"
     "\n"
     "examples:\n"
@@ -42,7 +41,7 @@ int cmd_quantize(int argc, char **argv) {
     int n_pos = 0;
     bool quiet = false;
     lmc_quantize_params p = lmc_quantize_default_params();
-    long long nt = sysconf(_SC_NPROCESSORS_ONLN);
+    long long nt = cli_default_threads();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int rc;

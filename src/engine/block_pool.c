@@ -15,12 +15,6 @@ size_t lmc_block_pool_bytes_per_token(lmc_type type, int n_layer, int64_t Ckv) {
     return 2 * (size_t)n_layer * lmc_type_row_bytes(type, Ckv);
 }
 
-/* n zeroed bytes on huge pages (lmc_alloc_huge): attention reads a few KiB here and there
- * all over the pool. Every page is touched now: the pool is resident from the start, as
- * llama.cpp clears its KV buffer, so a server's RSS does not creep up for minutes as
- * blocks are first used (and a growing RSS means a leak). */
-static uint8_t *pool_alloc(uint64_t n) { return lmc_alloc_huge(n, true); }
-
 int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_layer, int64_t Ckv, int64_t head_dim,
                         lmc_type type) {
     memset(p, 0, sizeof *p);
@@ -50,8 +44,12 @@ int lmc_block_pool_init(lmc_block_pool *p, int32_t n_blocks, int32_t S, int n_la
         return lmc_set_error(LMC_ERR_LIMIT, "engine: KV pool of %d blocks is too large", n_blocks);
     p->b = calloc((size_t)n_blocks, sizeof *p->b);
     p->buckets = malloc((size_t)p->n_buckets * sizeof *p->buckets);
-    p->k = pool_alloc(total);
-    p->v = pool_alloc(total);
+    /* zeroed on huge pages (attention reads a few KiB here and there all over the pool);
+     * every page touched now, so the pool is resident from the start, as llama.cpp clears
+     * its KV buffer, and a server's RSS does not creep up for minutes as blocks are first
+     * used (a growing RSS means a leak) */
+    p->k = lmc_alloc_huge(total, true);
+    p->v = lmc_alloc_huge(total, true);
     if (!p->b || !p->buckets || !p->k || !p->v) {
         lmc_block_pool_free(p);
         return lmc_set_error(LMC_ERR_NOMEM, "engine: cannot allocate a KV pool of 2 x %.1f MiB",

@@ -28,6 +28,16 @@ static long mapped_pages(FILE *pm, const void *p, size_t n) {
     return k;
 }
 
+/* adds w's mapped pages (if it is repacked) to the totals */
+static void tally(FILE *pm, const lmc_weight *w, long *mapped, long *pages, long *n_packed) {
+    if (!w->packed) return;
+    const long got = mapped_pages(pm, w->data, w->mat_bytes);
+    CHECK(got >= 0);
+    *mapped += got;
+    *pages += (long)(w->mat_bytes / (size_t)sysconf(_SC_PAGESIZE));
+    ++*n_packed;
+}
+
 static void check_dropped(lmc_model *m, const char *path) {
     lmc_context_params cp = lmc_context_default_params();
     cp.n_ctx = 32;
@@ -43,21 +53,12 @@ static void check_dropped(lmc_model *m, const char *path) {
         printf("no /proc/self/pagemap here: the dropped pages are not checked\n");
     } else {
         long mapped = 0, pages = 0, n_packed = 0;
-        const long pg = sysconf(_SC_PAGESIZE);
-        for (int il = 0; il <= m->hp.n_layer; il++) {
-            const lmc_layer *L = &m->layers[il < m->hp.n_layer ? il : 0];
+        for (int il = 0; il < m->hp.n_layer; il++) {
+            const lmc_layer *L = &m->layers[il];
             const lmc_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wqkv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
-            const int nw = il < m->hp.n_layer ? (int)(sizeof ws / sizeof ws[0]) : 1;
-            for (int k = 0; k < nw; k++) {
-                const lmc_weight *w = il < m->hp.n_layer ? ws[k] : &m->output;
-                if (!w->packed) continue;
-                const long got = mapped_pages(pm, w->data, w->mat_bytes);
-                CHECK(got >= 0);
-                mapped += got;
-                pages += (long)(w->mat_bytes / (size_t)pg);
-                n_packed++;
-            }
+            for (size_t k = 0; k < sizeof ws / sizeof ws[0]; k++) tally(pm, ws[k], &mapped, &pages, &n_packed);
         }
+        tally(pm, &m->output, &mapped, &pages, &n_packed);
         fclose(pm);
         CHECK_MSG(mapped == 0, "%ld of the file's ~%ld pages inside %ld repacked matrices are mapped again", mapped,
                   pages, n_packed);
