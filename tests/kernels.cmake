@@ -12,6 +12,8 @@ if(Python3_FOUND)
 endif()
 
 lmc_add_test(test_kernels_matmul SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_matmul.c)
+# the pool's waits with late workers and more threads than CPUs
+lmc_add_test(test_threadpool SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_threadpool.c LIBS Threads::Threads)
 lmc_add_test(test_kernels_simd SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_simd.c)
 lmc_add_test(test_kernels_quantize SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/kernels/test_kernels_quantize.c)
 # Q8_0 / Q4_1 repacked 8 rows at a time (AVX-512 VNNI, and AVX2 below): exact against the chain they promise
