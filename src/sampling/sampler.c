@@ -152,8 +152,7 @@ static int32_t sample_greedy(lmc_sampler *s, const float *logits, int32_t n_voca
     int32_t best = 0;
     while (best < n_vocab && !(logits[best] == lb)) best++;
     if (lb == -INFINITY)
-        return lmc_set_error(LMC_ERR_INVALID_ARG,
-                             "sampling: every candidate logit is -inf or NaN (all tokens banned, or the model gave NaN)");
+        return lmc_set_error(LMC_ERR_INVALID_ARG, LMC_MSG_NO_FINITE_LOGIT);
     s->buf[0] = (lmc_token_data){best, lb, 0.0f};
     s->last = (lmc_candidates){.data = s->buf, .size = 1, .sorted = true, .selected = 0};
     lmc_sampler_accept(s, best);

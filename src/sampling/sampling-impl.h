@@ -24,6 +24,10 @@ static inline bool lmc_tok_better(const lmc_token_data *a, const lmc_token_data 
     return a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
 }
 
+/* greedy's error when no candidate is left to take (the greedy sampler in select.c and
+ * lmc_sampler_sample's greedy shortcut in sampler.c say the same) */
+#define LMC_MSG_NO_FINITE_LOGIT "sampling: every candidate logit is -inf or NaN (all tokens banned, or the model gave NaN)"
+
 /* true for the greedy sampler (select.c) */
 bool lmc_sampler_is_greedy(const lmc_sampler *s);
 

@@ -26,8 +26,7 @@ static int greedy_apply(lmc_sampler *s, lmc_candidates *c) {
     for (size_t i = 1; i < c->size; i++)
         if (lmc_tok_better(&c->data[i], &c->data[best])) best = i;
     if (c->data[best].logit == -INFINITY)
-        return lmc_set_error(LMC_ERR_INVALID_ARG,
-                             "sampling: every candidate logit is -inf or NaN (all tokens banned, or the model gave NaN)");
+        return lmc_set_error(LMC_ERR_INVALID_ARG, LMC_MSG_NO_FINITE_LOGIT);
     c->selected = (int64_t)best;
     return LMC_OK;
 }
