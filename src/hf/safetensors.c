@@ -96,6 +96,7 @@ static int parse(lmc_safetensors *st) {
         return lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", p);
     }
     int rc = LMC_OK;
+    bool seen_meta = false;
     cJSON *e;
     cJSON_ArrayForEach(e, h) {
         const char *name = e->string;
@@ -104,6 +105,11 @@ static int parse(lmc_safetensors *st) {
                 rc = lmc_set_error(LMC_ERR_FORMAT, "%s: __metadata__ is not an object", p);
                 break;
             }
+            if (seen_meta) { /* a second one would refill the table while its strings are kept */
+                rc = lmc_set_error(LMC_ERR_FORMAT, "%s: the header has __metadata__ twice", p);
+                break;
+            }
+            seen_meta = true;
             cJSON *m;
             int k = cJSON_GetArraySize(e);
             free(st->meta_keys);
