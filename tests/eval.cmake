@@ -12,3 +12,7 @@ lmc_add_test(ppl_vs_llamacpp_default ARGS python3 ${EVAL_TESTS}/ppl_vs_llamacpp.
 lmc_add_test(eval_vs_llamacpp_logits ARGS python3 ${EVAL_TESTS}/eval_vs_llamacpp_logits.py TIMEOUT 120)
 # Bad specs and mismatched data: errors name file, line and field; answer extraction.
 lmc_add_test(test_eval_specs SOURCES ${EVAL_TESTS}/test_eval_specs.c TIMEOUT 120)
+# The committed task-spec fuzz seeds and regressions (fuzz/corpus/task) through the fuzz target
+lmc_add_test(eval_fuzz_replay
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_replay.c ${CMAKE_SOURCE_DIR}/fuzz/fuzz_task.c
+  ARGS ${CMAKE_SOURCE_DIR}/fuzz/corpus/task)

@@ -225,7 +225,11 @@ static int spec_list(spec *s, const char *key, char ***out, int *n) {
     char **l = calloc((size_t)kv->n_items, sizeof(char *));
     if (!l) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < kv->n_items; i++)
-        if (!(l[i] = strdup(kv->items[i]))) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+        if (!(l[i] = strdup(kv->items[i]))) {
+            for (int j = 0; j < i; j++) free(l[j]);
+            free(l);
+            return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
+        }
     for (int i = 0; i < kv->n_items; i++)
         if (!l[i][0]) {
             for (int j = 0; j < kv->n_items; j++) free(l[j]);
@@ -570,12 +574,12 @@ lmc_task *lmc_task_load(const char *spec_path, const char *data_dir) {
         if (t->choices_list || t->choices_field) {
             rc = lmc_set_error(LMC_ERR_FORMAT, "%s:%d: field 'choice_fields': give only one of choices, choice_fields, "
                                "choices_field", spec_path, spec_line(&s, "choice_fields"));
-            free_list(cf, n_cf);
             goto fail_str;
         }
         t->choices_list = cf;
         t->n_choices_list = n_cf;
         t->choices_are_fields = true;
+        cf = NULL, n_cf = 0; /* the task's now */
     }
     if (t->type == EVAL_MULTIPLE_CHOICE && !t->choices_list && !t->choices_field) {
         rc = lmc_set_error(LMC_ERR_FORMAT, "%s: missing field 'choices', 'choice_fields' or 'choices_field' (a "
@@ -651,6 +655,7 @@ lmc_task *lmc_task_load(const char *spec_path, const char *data_dir) {
         }
     }
 fail_str:
+    free_list(cf, n_cf); /* still ours when a later field failed */
     free(type);
     free(data);
     free(format);

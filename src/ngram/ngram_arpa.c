@@ -74,6 +74,7 @@ typedef struct reader {
     int cur;                            /* order of the current section, 0 before any */
     int64_t seen;                       /* entries read in the current section */
     int next_section;                   /* sections must come in order 1, 2, ... */
+    size_t pcap[LMC_NGRAM_MAX_ORDER];   /* room in each table's prob/bow arrays */
 } reader;
 
 static int bad(reader *r, int64_t lineno, const char *fmt, const char *detail) {
@@ -123,16 +124,35 @@ static int start_model(reader *r, int64_t lineno) {
     if (!r->lm) return LMC_ERR_NOMEM;
     for (int n = 0; n < r->order; n++) {
         ng_table *t = &r->lm->t[n];
-        size_t cap = (size_t)r->expect[n] + 1;
+        /* the header's counts are not trusted with memory (a 100-byte file may claim
+         * billions): the arrays grow with the entries actually read */
+        size_t cap = (size_t)(r->expect[n] < 1024 ? r->expect[n] + 1 : 1024);
         t->prob = calloc(cap, sizeof(double));
         t->bow = calloc(cap, sizeof(double));
         if (!t->prob || !t->bow) return lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", r->path);
+        r->pcap[n] = cap;
     }
+    return LMC_OK;
+}
+
+/* room for entry e in table n's prob/bow */
+static int reserve_entry(reader *r, int n, size_t e) {
+    if (e < r->pcap[n]) return LMC_OK;
+    ng_table *t = &r->lm->t[n];
+    size_t nc = r->pcap[n] * 2 > e + 1 ? r->pcap[n] * 2 : e + 1;
+    double *p = realloc(t->prob, nc * sizeof *p);
+    if (p) t->prob = p;
+    double *b = p ? realloc(t->bow, nc * sizeof *b) : NULL;
+    if (b) t->bow = b;
+    if (!p || !b) return lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", r->path);
+    r->pcap[n] = nc;
     return LMC_OK;
 }
 
 static int arpa_line(void *user, const char *line, size_t len, int64_t lineno) {
     reader *r = user;
+    /* a word with a NUL byte could not be looked up by its text again */
+    if (r->state != ST_PREAMBLE && memchr(line, 0, len)) return bad(r, lineno, "a NUL byte in the line", NULL);
     while (len && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
     size_t s0 = 0;
     while (s0 < len && (line[s0] == ' ' || line[s0] == '\t')) s0++;
@@ -227,6 +247,7 @@ static int arpa_line(void *user, const char *line, size_t len, int64_t lineno) {
     int64_t e = ng_table_insert(t, ids);
     if (e < 0) return LMC_ERR_NOMEM;
     if (t->n_entries == before) return bad(r, lineno, "the same n-gram appears twice", NULL);
+    if (reserve_entry(r, n - 1, (size_t)e)) return LMC_ERR_NOMEM;
     t->prob[e] = prob < NG_LOG_ZERO ? NG_LOG_ZERO : prob;
     t->bow[e] = bow;
     r->seen++;

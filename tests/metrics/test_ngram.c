@@ -267,6 +267,10 @@ static void bad_input(void) {
         {"\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\tword\n\n\\end\\\n", "the unigrams have no </s>"},
         {"\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\\3-grams:\n", "out of order"},
         {"\\data\\\nngram 1=2\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\\end\\\nmore\n", ":8: text after \\end\\"},
+        /* a header claiming ~4e9 unigrams is checked against the entries, not allocated
+         * for (it was: 2 x 32 GiB, "out of memory" where the machine has less) */
+        {"\\data\\\nngram 1=4294967000\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n\n\\end\\\n",
+         ":8: wrong number of n-grams"},
     };
     for (size_t i = 0; i < sizeof arpa / sizeof arpa[0]; i++) {
         const char *path = tmp_path("bad.arpa");
@@ -279,6 +283,17 @@ static void bad_input(void) {
                   arpa[i].expect);
     }
     CHECK(lmc_ngram_load_arpa(tmp_path("missing.arpa")) == NULL);
+    { /* a NUL byte inside a word: refused (no lookup by text could find that word) */
+        static const char nul[] = "\\data\\\nngram 1=3\n\n\\1-grams:\n-1\t<s>\n-1\t</s>\n-1\ta\0b\n\n\\end\\\n";
+        const char *path = tmp_path("nul.arpa");
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(nul, 1, sizeof nul - 1, f) == sizeof nul - 1);
+        if (f) fclose(f);
+        lmc_ngram_lm *lm = lmc_ngram_load_arpa(path);
+        CHECK(lm == NULL);
+        lmc_ngram_free(lm);
+        CHECK_MSG(strstr(lmc_last_error(), ":7: a NUL byte in the line"), "%s", lmc_last_error());
+    }
 
     lmc_ngram_counts *c = lmc_ngram_counts_init(3);
     const char *corpus = tmp_path("bad.txt");
