@@ -122,8 +122,8 @@ static int spec_parse(spec *s, const char *path, const char *text) {
         if (!l) return lmc_set_error(LMC_ERR_NOMEM, "out of memory");
         memcpy(l, p, n);
         l[n] = 0;
+        p = e ? e + 1 : p + n; /* before the '\r' is cut: a last line ending in '\r' looped */
         if (n && l[n - 1] == '\r') l[--n] = 0;
-        p = e ? e + 1 : p + n;
         char *q = l;
         while (*q == ' ' || *q == '\t') q++;
         if (*q == 0 || *q == '#') {

@@ -101,6 +101,14 @@ int main(void) {
     }
     lmc_task_free(t);
 
+    /* CRLF lines, the last one without its "\n" (the parser looped forever on it) */
+    const char *crlf = write_file("crlf.task", "name: t\r\ntype: multiple_choice\r\ndata: ./d.jsonl\r\n"
+                                               "prompt: \"{{q}}\"\r\nchoices_field: c\r\ngold_field: g\r");
+    t = lmc_task_load(crlf, g_dir);
+    CHECK_MSG(t != NULL, "%s", lmc_last_error());
+    if (t) CHECK_STR(lmc_task_name(t), "t");
+    lmc_task_free(t);
+
     /* Malformed specs: file, line and field named. */
     BAD(HEAD "promt: x\n", "bad.task:7", "unknown field 'promt'");
     BAD("name: t\ntype: multiple_choice\nprompt: x\nchoices_field: c\ngold_field: g\n", "bad.task", "missing field 'data'");
