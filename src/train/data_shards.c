@@ -45,29 +45,39 @@ int lmc_shard_read(const char *path, int32_t **tokens, int64_t *n) {
     char magic[8];
     uint32_t hdr[2];
     uint64_t cnt;
+    struct stat st;
     int rc = LMC_OK;
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "LMCTOKS\0", 8) || fread(hdr, 4, 2, f) != 2 || fread(&cnt, 8, 1, f) != 1)
         rc = lmc_set_error(LMC_ERR_FORMAT, "%s: not an lmc token shard (run `lmc data prepare`)", path);
     else if (hdr[0] != 1 || (hdr[1] != 2 && hdr[1] != 4))
         rc = lmc_set_error(LMC_ERR_FORMAT, "%s: shard version %u / token width %u not supported", path, hdr[0], hdr[1]);
-    else if (cnt > (1ULL << 40))
-        rc = lmc_set_error(LMC_ERR_FORMAT, "%s: token count %llu is not plausible", path, (unsigned long long)cnt);
+    else if (fstat(fileno(f), &st) != 0)
+        rc = lmc_set_error(LMC_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (S_ISREG(st.st_mode) ? cnt > ((uint64_t)st.st_size - 24) / hdr[1] : cnt > (1ULL << 40))
+        /* checked before any memory is asked for */
+        rc = lmc_set_error(LMC_ERR_FORMAT, "%s: truncated: the header counts %llu tokens of %u bytes, the file has %llu "
+                           "bytes after its 24-byte header", path, (unsigned long long)cnt, hdr[1],
+                           (unsigned long long)st.st_size - 24);
     int32_t *t = NULL;
+    uint16_t *buf = NULL; /* a chunk of 2-byte tokens */
+    enum { CHUNK = 65536 };
     if (!rc) {
         t = malloc((cnt ? cnt : 1) * sizeof *t);
-        if (!t) rc = lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", path);
+        if (hdr[1] == 2) buf = malloc(CHUNK * sizeof *buf);
+        if (!t || (hdr[1] == 2 && !buf)) rc = lmc_set_error(LMC_ERR_NOMEM, "%s: out of memory", path);
     }
-    for (uint64_t i = 0; !rc && i < cnt; i++) {
-        if (hdr[1] == 2) {
-            uint16_t x;
-            if (fread(&x, 2, 1, f) != 1) rc = LMC_ERR_FORMAT;
-            t[i] = x;
-        } else if (fread(&t[i], 4, 1, f) != 1) {
-            rc = LMC_ERR_FORMAT;
+    for (uint64_t i = 0; !rc && i < cnt;) {
+        const size_t k = cnt - i < CHUNK ? (size_t)(cnt - i) : CHUNK;
+        if (hdr[1] == 2 ? fread(buf, 2, k, f) != k : fread(t + i, 4, k, f) != k) {
+            rc = lmc_set_error(LMC_ERR_FORMAT, "%s: truncated at token %llu of %llu", path, (unsigned long long)i,
+                               (unsigned long long)cnt);
+            break;
         }
-        if (rc) lmc_set_error(LMC_ERR_FORMAT, "%s: truncated at token %llu of %llu", path, (unsigned long long)i,
-                              (unsigned long long)cnt);
+        if (hdr[1] == 2)
+            for (size_t j = 0; j < k; j++) t[i + j] = buf[j];
+        i += k;
     }
+    free(buf);
     fclose(f);
     if (rc) {
         free(t);
