@@ -9,6 +9,7 @@
  *   mkdir -p /tmp/arpa-corpus && build-fuzz/fuzz/fuzz_arpa /tmp/arpa-corpus fuzz/corpus/arpa
  * Replayed without libFuzzer by ctest ngram_fuzz_replay (tests/fuzz_replay.c). */
 #include "lmc.h"
+#include "fuzz_util.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -67,14 +68,9 @@ static void query(const lmc_ngram_lm *lm, const uint8_t *data, size_t size) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    int fd = memfd_create("fuzz_arpa", 0);
-    if (fd < 0) return 0;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
     char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int fd = fuzz_memfd("fuzz_arpa", data, size, path, sizeof path);
+    if (fd < 0) return 0;
     lmc_ngram_lm *lm = lmc_ngram_load_arpa(path);
     if (!lm) {
         if (!lmc_last_error()[0]) abort(); /* a rejection always says why */

@@ -9,6 +9,7 @@
  *   run:   build-fuzz/fuzz/fuzz_hf_json /tmp/hf-corpus fuzz/corpus/hf_json
  * Replayed without libFuzzer by ctest hf_json_fuzz_replay (tests/fuzz_replay.c). */
 #include "lmc.h"
+#include "fuzz_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -19,15 +20,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char g_dir[64];
-
-static void write_file(const char *name, const void *p, size_t n) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (n && fwrite(p, 1, n, f) != n) abort();
-    fclose(f);
-}
 
 /* model.safetensors for the dims above: every tensor F32 zeros. */
 static void make_model(void) {
@@ -58,7 +50,7 @@ static void make_model(void) {
     uint64_t hl = h;
     memcpy(buf, &hl, 8); /* little-endian host */
     memcpy(buf + 8, hdr, h);
-    write_file("model.safetensors", buf, total);
+    fuzz_put(g_dir, "model.safetensors", buf, total);
     free(buf);
 }
 
@@ -75,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n = end ? (size_t)(end - (data + pos)) : size - (pos < size ? pos : size);
         char path[128];
         snprintf(path, sizeof path, "%s/%s", g_dir, names[k]);
-        if (pos <= size && (k == 0 || n)) write_file(names[k], data + pos, n);
+        if (pos <= size && (k == 0 || n)) fuzz_put(g_dir, names[k], data + pos, n);
         else unlink(path);
         pos += n + 1;
     }

@@ -7,6 +7,7 @@
  *   mkdir -p /tmp/st-corpus && build-fuzz/fuzz/fuzz_safetensors /tmp/st-corpus fuzz/corpus/safetensors
  * Replayed without libFuzzer by ctest hf_fuzz_replay (tests/fuzz_replay.c). */
 #include "lmc.h"
+#include "fuzz_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,14 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static volatile uint64_t g_sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    int fd = memfd_create("fuzz_st", 0);
-    if (fd < 0) return 0;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
     char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    int fd = fuzz_memfd("fuzz_st", data, size, path, sizeof path);
+    if (fd < 0) return 0;
     lmc_safetensors *st = lmc_safetensors_open(path);
     if (!st) {
         if (!lmc_last_error()[0]) abort(); /* a rejection always says why */

@@ -10,6 +10,7 @@
  *   mkdir -p /tmp/task-corpus && build-fuzz/fuzz/fuzz_task /tmp/task-corpus fuzz/corpus/task
  * Replayed without libFuzzer by ctest eval_fuzz_replay (tests/fuzz_replay.c). */
 #include "lmc.h"
+#include "fuzz_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -31,15 +32,6 @@ static void cleanup(void) { /* the scratch folder goes when the process ends */
     rmdir(g_dir);
 }
 
-static void put(const char *name, const uint8_t *p, size_t n) {
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (n && fwrite(p, 1, n, f) != n) abort();
-    fclose(f);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!g_dir[0]) {
         snprintf(g_dir, sizeof g_dir, "/tmp/lmc_fuzz_task_XXXXXX");
@@ -50,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const size_t spec_n = nul ? (size_t)(nul - data) : size;
     const uint8_t *d = nul ? nul + 1 : (const uint8_t *)"";
     const size_t dn = nul ? size - spec_n - 1 : 0;
-    put(g_names[0], data, spec_n);
-    for (size_t i = 1; i < sizeof g_names / sizeof g_names[0]; i++) put(g_names[i], d, dn);
+    fuzz_put(g_dir, g_names[0], data, spec_n);
+    for (size_t i = 1; i < sizeof g_names / sizeof g_names[0]; i++) fuzz_put(g_dir, g_names[i], d, dn);
     char spec[128];
     snprintf(spec, sizeof spec, "%s/t.task", g_dir);
     lmc_task *t = lmc_task_load(spec, g_dir);
